@@ -1,0 +1,233 @@
+//! The command line: clap definitions, and the only code that prints or chooses exit codes.
+//!
+//! Exit codes: 0 success (warnings allowed), 1 invalid lab / drift / cannot write,
+//! 2 usage error (clap), 3 internal error (a defect in wcigen; please report it).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use wcigen::diag::{self, Diagnostic, ResolvedDiagnostic};
+use wcigen::render::{self, Target};
+use wcigen::source::{SourceFile, SpanIndex};
+use wcigen::{load, output};
+
+const AFTER_HELP: &str = "\
+Examples:
+  wcigen init lab.yaml                      write the example lab
+  wcigen validate lab.yaml                  check it (exit 1 when invalid)
+  wcigen render lab.yaml -o out             render every target into out/
+  wcigen render lab.yaml --target powershell
+  wcigen schema > lab.schema.json           the lab file's JSON Schema
+
+Exit codes: 0 ok (warnings allowed), 1 invalid lab, drift or write failure, 2 usage, 3 internal error.";
+
+/// Render one declarative Windows-internals lab file into deployable forms.
+#[derive(Debug, Parser)]
+#[command(name = "wcigen", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate a lab and write every target (or the chosen ones) into a folder.
+    #[command(after_help = "Examples:\n  wcigen render examples/lab.yaml\n  wcigen render lab.yaml -o out --target powershell\n  wcigen render lab.yaml -o out --check   # exit 1 when out/ differs")]
+    Render {
+        /// The lab file.
+        lab: PathBuf,
+        /// Output folder.
+        #[arg(short, long, default_value = "out")]
+        out: PathBuf,
+        /// Render only these targets (repeatable); default: all.
+        #[arg(short, long = "target", value_name = "TARGET")]
+        targets: Vec<Target>,
+        /// Replace files in the output folder that wcigen did not write.
+        #[arg(long)]
+        force: bool,
+        /// Compare with the output folder instead of writing; exit 1 when they differ.
+        #[arg(long)]
+        check: bool,
+        /// Diagnostics format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Check a lab file and report every problem (exit 0 when valid, 1 when not).
+    #[command(after_help = "Examples:\n  wcigen validate examples/lab.yaml\n  wcigen validate lab.yaml --format json")]
+    Validate {
+        /// The lab file.
+        lab: PathBuf,
+        /// Diagnostics format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print the JSON Schema of the lab file.
+    #[command(after_help = "Example:\n  wcigen schema > schemas/lab.schema.json")]
+    Schema,
+    /// Write the example lab (the Windows Containers Internals lab) to PATH.
+    #[command(after_help = "Example:\n  wcigen init my-lab.yaml && wcigen validate my-lab.yaml")]
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "lab.yaml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Output format of diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// For people: the line with a caret under the value, and the fix.
+    Human,
+    /// A JSON array of {code, severity, file, path, line, column, message, help}.
+    Json,
+}
+
+pub(crate) fn run() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Render { lab, out, targets, force, check, format } => render_cmd(&lab, &out, &targets, force, check, format),
+        Command::Validate { lab, format } => validate_cmd(&lab, format),
+        Command::Schema => {
+            print_stdout(&load::lab_schema_text());
+            ExitCode::SUCCESS
+        }
+        Command::Init { path, force } => init_cmd(&path, force),
+    }
+}
+
+fn print_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn print_stderr(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+fn report(source: Option<&SourceFile>, label: &str, diagnostics: &[Diagnostic], format: Format) {
+    let spans = source.map(|s| SpanIndex::build(&s.text)).unwrap_or_default();
+    let resolved: Vec<ResolvedDiagnostic> = diag::resolve(label, &spans, diagnostics);
+    match format {
+        Format::Human => print_stderr(&diag::render_human(source, &resolved, use_color())),
+        Format::Json => print_stdout(&diag::render_json(&resolved)),
+    }
+}
+
+/// Read, parse and validate; on failure print the diagnostics and return the exit code.
+fn load_valid(lab: &Path, format: Format) -> Result<(SourceFile, wcigen::validate::ValidLab), ExitCode> {
+    let label = lab.display().to_string();
+    let source = match wcigen::read_lab(lab) {
+        Ok(s) => s,
+        Err(d) => {
+            report(None, &label, &[d], format);
+            return Err(ExitCode::from(1));
+        }
+    };
+    match wcigen::check(&source) {
+        Ok(valid) => Ok((source, valid)),
+        Err(diagnostics) => {
+            report(Some(&source), &label, &diagnostics, format);
+            Err(ExitCode::from(1))
+        }
+    }
+}
+
+fn validate_cmd(lab: &Path, format: Format) -> ExitCode {
+    match load_valid(lab, format) {
+        Ok((source, valid)) => {
+            report(Some(&source), &lab.display().to_string(), valid.warnings(), format);
+            if format == Format::Human {
+                print_stderr(&format!("{}: valid lab `{}`\n", lab.display(), valid.spec().name));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(code) => code,
+    }
+}
+
+fn render_cmd(lab: &Path, out: &Path, targets: &[Target], force: bool, check: bool, format: Format) -> ExitCode {
+    let (source, valid) = match load_valid(lab, format) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let label = lab.display().to_string();
+    if !valid.warnings().is_empty() {
+        report(Some(&source), &label, valid.warnings(), format);
+    }
+    let targets = if targets.is_empty() { Target::ALL.to_vec() } else { targets.to_vec() };
+    let files = match render::render(&valid, &targets) {
+        Ok(files) => files,
+        Err(e) => {
+            print_stderr(&format!("error: {e}\n"));
+            return ExitCode::from(3);
+        }
+    };
+    if check {
+        let drift = output::check(out, &files);
+        if drift.is_empty() {
+            print_stderr(&format!("{}: {} file(s) up to date\n", out.display(), files.len()));
+            return ExitCode::SUCCESS;
+        }
+        let mut text = format!("{}: {} file(s) differ from {}:\n", out.display(), drift.len(), lab.display());
+        for d in &drift {
+            match d {
+                output::Drift::Missing(p) => text.push_str(&format!("  missing  {p}\n")),
+                output::Drift::Changed(p, line) => text.push_str(&format!("  changed  {p} (first difference at line {line})\n")),
+            }
+        }
+        text.push_str(&format!("help: run `wcigen render {} -o {}` and commit the result\n", lab.display(), out.display()));
+        print_stderr(&text);
+        return ExitCode::from(1);
+    }
+    if let Err(e) = output::write(out, &files, force) {
+        print_stderr(&format!("error: {e}\n"));
+        return ExitCode::from(1);
+    }
+    let mut summary = format!("rendered `{}` into {}:\n", valid.spec().name, out.display());
+    for file in &files {
+        summary.push_str(&format!("  {}\n", file.path));
+    }
+    print_stderr(&summary);
+    ExitCode::SUCCESS
+}
+
+fn init_cmd(path: &Path, force: bool) -> ExitCode {
+    if path.exists() && !force {
+        print_stderr(&format!("error: {} already exists\n   = help: pass --force to overwrite it\n", path.display()));
+        return ExitCode::from(1);
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Err(e) = std::fs::create_dir_all(parent) {
+            print_stderr(&format!("error: cannot create {}: {e}\n", parent.display()));
+            return ExitCode::from(1);
+        }
+    }
+    match std::fs::write(path, wcigen::EXAMPLE_LAB) {
+        Ok(()) => {
+            print_stderr(&format!("wrote {}; next: wcigen render {}\n", path.display(), path.display()));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_stderr(&format!("error: cannot write {}: {e}\n", path.display()));
+            ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,514 @@
+//! Diagnostics: a location plus a kind, and every word the user reads about a bad lab.
+//!
+//! Validation code builds [`DiagnosticKind`] values and never formats text; this module owns all
+//! the wording (message, help, code, severity) in one `match` each, and the two printers (human
+//! with a caret under the offending value, and JSON for editors and CI). Keeping wording here
+//! makes it reviewable in one place and keeps the snapshots of every rule consistent.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::source::{FieldPath, Position, SourceFile, SpanIndex};
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The lab is rejected.
+    Error,
+    /// The lab is accepted; the user should know.
+    Warning,
+}
+
+/// What is wrong. Every variant's wording lives in [`DiagnosticKind::message`] and
+/// [`DiagnosticKind::help`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum DiagnosticKind {
+    // --- reading and parsing ---
+    FileNotFound,
+    FileIsDirectory,
+    FileTooLarge { bytes: u64, limit: u64 },
+    FileNotUtf8 { offset: usize },
+    FileUnreadable { reason: String },
+    YamlSyntax { reason: String },
+    YamlNotMapping,
+    YamlNonStringKey,
+    YamlUnsupportedValue { reason: String },
+    // --- structure (from the JSON Schema) ---
+    UnknownKey { key: String, parent: String, allowed: Vec<String>, suggestion: Option<String> },
+    MissingKey { key: String },
+    WrongType { expected: String, found: String },
+    UnknownValue { value: String, allowed: Vec<String>, suggestion: Option<String> },
+    PasswordInLab,
+    Structure { reason: String },
+    // --- semantic rules ---
+    VersionUnsupported { found: u64 },
+    LabNameInvalid { value: String },
+    ToolNameInvalid { value: String },
+    ToolNameDuplicate { value: String },
+    ToolDirInvalid { value: String, reason: &'static str },
+    ToolDirDuplicate { value: String },
+    ToolsDirInvalid { value: String },
+    ToolOptionNotForKind { option: &'static str, kind: &'static str },
+    RegionUnknown { value: String, suggestion: Option<String> },
+    ResourceGroupInvalid { value: String, reason: &'static str },
+    VmNameInvalid { value: String, reason: &'static str },
+    ComputerNameInvalid { value: String, reason: &'static str, from_vm_name: bool },
+    VmSizeInvalid { value: String },
+    VmSizeUnknown { value: String, suggestion: Option<String> },
+    VmSizeNoGen2 { value: String },
+    VmSizeNoNestedVirtualization { value: String },
+    ImageFieldInvalid { field: &'static str, value: String },
+    ImageVersionInvalid { value: String },
+    ImageVersionLatest,
+    ImageNotGen2 { sku: String },
+    OsDiskTooSmall { value: u64, minimum: u64 },
+    OsDiskTooLarge { value: u64 },
+    AdminUsernameInvalid { value: String, reason: &'static str },
+    AdminUsernameReserved { value: String },
+    ShutdownTimeInvalid { value: String },
+    TimeZoneUnknown { value: String, suggestion: Option<String> },
+    EmailInvalid { value: String },
+    CidrInvalid { value: String, reason: &'static str },
+    CidrHostBits { value: String, network: String },
+    AllowFromStarMixed,
+    AllowFromAny { ports: Vec<String> },
+    InboundPortDuplicate { value: String },
+    NoInboundPorts,
+    UrlNotHttps { value: String },
+    UrlInvalid { value: String, reason: &'static str },
+    Sha256Invalid { value: String },
+    FeatureNameInvalid { value: String },
+    FeatureDuplicate { value: String },
+    DockerNeedsContainers,
+    DockerVersionInvalid { value: String },
+    ImageRefInvalid { value: String },
+    TagInvalid { key: String, reason: &'static str },
+    TooManyTags { count: usize },
+    TextTooLong { limit: usize },
+    TextControlCharacter,
+}
+
+/// A finding about a lab file: what, where, and how to fix it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// What is wrong.
+    pub kind: DiagnosticKind,
+    /// The field it is about (the document root when none).
+    pub path: FieldPath,
+    /// A position known without the span index (YAML syntax errors).
+    pub position: Option<Position>,
+    /// Whether the caret should point at the key rather than the value.
+    pub at_key: bool,
+}
+
+impl Diagnostic {
+    /// A diagnostic about the value at `path`.
+    #[must_use]
+    pub fn at(path: FieldPath, kind: DiagnosticKind) -> Self {
+        Self { kind, path, position: None, at_key: false }
+    }
+
+    /// A diagnostic about the key at `path` (unknown keys).
+    #[must_use]
+    pub fn at_key(path: FieldPath, kind: DiagnosticKind) -> Self {
+        Self { kind, path, position: None, at_key: true }
+    }
+
+    /// A diagnostic about the whole file.
+    #[must_use]
+    pub fn file(kind: DiagnosticKind) -> Self {
+        Self { kind, path: FieldPath::root(), position: None, at_key: false }
+    }
+
+    /// A diagnostic at a known position.
+    #[must_use]
+    pub fn positioned(kind: DiagnosticKind, position: Option<Position>) -> Self {
+        Self { kind, path: FieldPath::root(), position, at_key: false }
+    }
+
+    /// Severity of this diagnostic.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        self.kind.severity()
+    }
+}
+
+fn list(items: &[String]) -> String {
+    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+}
+
+fn did_you_mean(suggestion: Option<&String>) -> String {
+    suggestion.map_or_else(String::new, |s| format!("did you mean `{s}`? "))
+}
+
+impl DiagnosticKind {
+    /// Stable machine-readable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        use DiagnosticKind as K;
+        match self {
+            K::FileNotFound => "file-not-found",
+            K::FileIsDirectory => "file-is-directory",
+            K::FileTooLarge { .. } => "file-too-large",
+            K::FileNotUtf8 { .. } => "file-not-utf8",
+            K::FileUnreadable { .. } => "file-unreadable",
+            K::YamlSyntax { .. } => "yaml-syntax",
+            K::YamlNotMapping => "yaml-not-mapping",
+            K::YamlNonStringKey => "yaml-non-string-key",
+            K::YamlUnsupportedValue { .. } => "yaml-unsupported-value",
+            K::UnknownKey { .. } => "unknown-key",
+            K::MissingKey { .. } => "missing-key",
+            K::WrongType { .. } => "wrong-type",
+            K::UnknownValue { .. } => "unknown-value",
+            K::PasswordInLab => "password-in-lab",
+            K::Structure { .. } => "structure",
+            K::VersionUnsupported { .. } => "version-unsupported",
+            K::LabNameInvalid { .. } => "lab-name-invalid",
+            K::ToolNameInvalid { .. } => "tool-name-invalid",
+            K::ToolNameDuplicate { .. } => "tool-name-duplicate",
+            K::ToolDirInvalid { .. } => "tool-dir-invalid",
+            K::ToolDirDuplicate { .. } => "tool-dir-duplicate",
+            K::ToolsDirInvalid { .. } => "tools-dir-invalid",
+            K::ToolOptionNotForKind { .. } => "tool-option-not-for-kind",
+            K::RegionUnknown { .. } => "region-unknown",
+            K::ResourceGroupInvalid { .. } => "resource-group-invalid",
+            K::VmNameInvalid { .. } => "vm-name-invalid",
+            K::ComputerNameInvalid { .. } => "computer-name-invalid",
+            K::VmSizeInvalid { .. } => "vm-size-invalid",
+            K::VmSizeUnknown { .. } => "vm-size-unknown",
+            K::VmSizeNoGen2 { .. } => "vm-size-no-gen2",
+            K::VmSizeNoNestedVirtualization { .. } => "vm-size-no-nested-virtualization",
+            K::ImageFieldInvalid { .. } => "image-field-invalid",
+            K::ImageVersionInvalid { .. } => "image-version-invalid",
+            K::ImageVersionLatest => "image-version-latest",
+            K::ImageNotGen2 { .. } => "image-not-gen2",
+            K::OsDiskTooSmall { .. } => "os-disk-too-small",
+            K::OsDiskTooLarge { .. } => "os-disk-too-large",
+            K::AdminUsernameInvalid { .. } => "admin-username-invalid",
+            K::AdminUsernameReserved { .. } => "admin-username-reserved",
+            K::ShutdownTimeInvalid { .. } => "shutdown-time-invalid",
+            K::TimeZoneUnknown { .. } => "time-zone-unknown",
+            K::EmailInvalid { .. } => "email-invalid",
+            K::CidrInvalid { .. } => "cidr-invalid",
+            K::CidrHostBits { .. } => "cidr-host-bits",
+            K::AllowFromStarMixed => "allow-from-star-mixed",
+            K::AllowFromAny { .. } => "allow-from-any",
+            K::InboundPortDuplicate { .. } => "inbound-port-duplicate",
+            K::NoInboundPorts => "no-inbound-ports",
+            K::UrlNotHttps { .. } => "url-not-https",
+            K::UrlInvalid { .. } => "url-invalid",
+            K::Sha256Invalid { .. } => "sha256-invalid",
+            K::FeatureNameInvalid { .. } => "feature-name-invalid",
+            K::FeatureDuplicate { .. } => "feature-duplicate",
+            K::DockerNeedsContainers => "docker-needs-containers",
+            K::DockerVersionInvalid { .. } => "docker-version-invalid",
+            K::ImageRefInvalid { .. } => "image-ref-invalid",
+            K::TagInvalid { .. } => "tag-invalid",
+            K::TooManyTags { .. } => "too-many-tags",
+            K::TextTooLong { .. } => "text-too-long",
+            K::TextControlCharacter => "text-control-character",
+        }
+    }
+
+    /// Error or warning.
+    #[must_use]
+    pub fn severity(&self) -> Severity {
+        use DiagnosticKind as K;
+        match self {
+            K::ImageVersionLatest | K::VmSizeUnknown { .. } | K::AllowFromAny { .. } | K::NoInboundPorts => {
+                Severity::Warning
+            }
+            _ => Severity::Error,
+        }
+    }
+
+    /// What is wrong, in one line.
+    #[must_use]
+    #[allow(clippy::too_many_lines)]
+    pub fn message(&self) -> String {
+        use DiagnosticKind as K;
+        match self {
+            K::FileNotFound => "lab file not found".into(),
+            K::FileIsDirectory => "the lab path is a directory, not a file".into(),
+            K::FileTooLarge { bytes, limit } => {
+                format!("lab file is {bytes} bytes; labs larger than {limit} bytes are refused")
+            }
+            K::FileNotUtf8 { offset } => format!("lab file is not UTF-8 text (first bad byte at offset {offset})"),
+            K::FileUnreadable { reason } => format!("cannot read the lab file: {reason}"),
+            K::YamlSyntax { reason } => format!("invalid YAML: {reason}"),
+            K::YamlNotMapping => "the lab must be a YAML mapping (key: value pairs)".into(),
+            K::YamlNonStringKey => "mapping keys must be strings".into(),
+            K::YamlUnsupportedValue { reason } => format!("unsupported YAML value: {reason}"),
+            K::UnknownKey { key, parent, .. } => format!("unknown key `{key}` in {parent}"),
+            K::MissingKey { key } => format!("missing required key `{key}`"),
+            K::WrongType { expected, found } => format!("expected {expected}, found {found}"),
+            K::UnknownValue { value, .. } => format!("`{value}` is not an accepted value"),
+            K::PasswordInLab => "a lab file must not contain a password".into(),
+            K::Structure { reason } => reason.clone(),
+            K::VersionUnsupported { found } => format!("lab format version {found} is not supported"),
+            K::LabNameInvalid { value } => format!("lab name `{value}` is not a valid name"),
+            K::ToolNameInvalid { value } => format!("tool name `{value}` is not a valid name"),
+            K::ToolNameDuplicate { value } => format!("tool name `{value}` is used more than once"),
+            K::ToolDirInvalid { value, reason } => format!("tool folder `{value}` {reason}"),
+            K::ToolDirDuplicate { value } => format!("tool folder `{value}` is used by more than one tool"),
+            K::ToolsDirInvalid { value } => format!("`{value}` is not an absolute Windows folder"),
+            K::ToolOptionNotForKind { option, kind } => format!("`{option}` does not apply to a tool of kind `{kind}`"),
+            K::RegionUnknown { value, .. } => format!("`{value}` is not an Azure region name"),
+            K::ResourceGroupInvalid { value, reason } => format!("resource group name `{value}` {reason}"),
+            K::VmNameInvalid { value, reason } => format!("VM name `{value}` {reason}"),
+            K::ComputerNameInvalid { value, reason, from_vm_name: true } => {
+                format!("VM name `{value}` cannot be the Windows computer name: it {reason}")
+            }
+            K::ComputerNameInvalid { value, reason, from_vm_name: false } => {
+                format!("computer name `{value}` {reason}")
+            }
+            K::VmSizeInvalid { value } => format!("`{value}` is not an Azure VM size name"),
+            K::VmSizeUnknown { value, .. } => {
+                format!("VM size `{value}` is not in wcigen's size table; its Gen2 and nested-virtualization support is unchecked")
+            }
+            K::VmSizeNoGen2 { value } => format!("VM size `{value}` does not support Generation 2 images"),
+            K::VmSizeNoNestedVirtualization { value } => {
+                format!("VM size `{value}` does not support nested virtualization, which the `Hyper-V` feature needs")
+            }
+            K::ImageFieldInvalid { field, value } => format!("image {field} `{value}` is not a valid marketplace name"),
+            K::ImageVersionInvalid { value } => format!("image version `{value}` is neither `latest` nor MAJOR.MINOR.PATCH"),
+            K::ImageVersionLatest => "image version `latest` makes the lab not reproducible".into(),
+            K::ImageNotGen2 { sku } => format!("image SKU `{sku}` is a Generation 1 image; Trusted Launch needs Generation 2"),
+            K::OsDiskTooSmall { value, minimum } => format!("OS disk of {value} GiB is smaller than the image ({minimum} GiB)"),
+            K::OsDiskTooLarge { value } => format!("OS disk of {value} GiB exceeds Azure's 4095 GiB limit for OS disks"),
+            K::AdminUsernameInvalid { value, reason } => format!("admin username `{value}` {reason}"),
+            K::AdminUsernameReserved { value } => format!("admin username `{value}` is reserved by Azure"),
+            K::ShutdownTimeInvalid { value } => format!("`{value}` is not a time of day as HH:MM"),
+            K::TimeZoneUnknown { value, .. } => format!("`{value}` is not a Windows time zone id"),
+            K::EmailInvalid { value } => format!("`{value}` is not an e-mail address"),
+            K::CidrInvalid { value, reason } => format!("`{value}` is not an IP address or CIDR: {reason}"),
+            K::CidrHostBits { value, .. } => format!("CIDR `{value}` has host bits set"),
+            K::AllowFromStarMixed => "`*` (any source) is listed together with other sources".into(),
+            K::AllowFromAny { ports } => {
+                format!("inbound ports {} are open to any source address on the internet", list(ports))
+            }
+            K::InboundPortDuplicate { value } => format!("inbound port `{value}` is listed more than once"),
+            K::NoInboundPorts => "no inbound ports: the VM will not be reachable from outside Azure".into(),
+            K::UrlNotHttps { value } => format!("`{value}` is not an https:// URL"),
+            K::UrlInvalid { value, reason } => format!("`{value}` is not a valid URL: {reason}"),
+            K::Sha256Invalid { value } => format!("`{value}` is not a SHA-256 digest"),
+            K::FeatureNameInvalid { value } => format!("`{value}` is not a Windows feature name"),
+            K::FeatureDuplicate { value } => format!("Windows feature `{value}` is listed more than once"),
+            K::DockerNeedsContainers => "Docker is enabled but the `Containers` feature is not in `windowsFeatures`".into(),
+            K::DockerVersionInvalid { value } => format!("Docker version `{value}` is not MAJOR.MINOR.PATCH"),
+            K::ImageRefInvalid { value } => format!("`{value}` is not a container image reference"),
+            K::TagInvalid { key, reason } => format!("tag `{key}` {reason}"),
+            K::TooManyTags { count } => format!("{count} tags given; Azure allows at most 50 per resource"),
+            K::TextTooLong { limit } => format!("text is longer than {limit} characters"),
+            K::TextControlCharacter => "text contains a control character".into(),
+        }
+    }
+
+    /// How to fix it.
+    #[must_use]
+    #[allow(clippy::too_many_lines)]
+    pub fn help(&self) -> Option<String> {
+        use DiagnosticKind as K;
+        let text: String = match self {
+            K::FileNotFound => "check the path; `wcigen init lab.yaml` writes an example lab".into(),
+            K::FileIsDirectory => "pass the lab's YAML file, e.g. `examples/lab.yaml`".into(),
+            K::FileTooLarge { .. } => "a lab file is a few kilobytes; pass the lab's YAML file".into(),
+            K::FileNotUtf8 { .. } => "save the file as UTF-8".into(),
+            K::FileUnreadable { .. } => "check the file's permissions".into(),
+            K::YamlSyntax { .. } => "fix the YAML at this position (indent with spaces, not tabs; quote values containing `: ` or `#`)".into(),
+            K::YamlNotMapping => "start from `wcigen init`, which writes a complete example".into(),
+            K::YamlNonStringKey => "write the key as a string".into(),
+            K::YamlUnsupportedValue { .. } => "write a plain string, number, boolean, list or mapping".into(),
+            K::UnknownKey { allowed, suggestion, .. } => {
+                format!("{}valid keys here are {}", did_you_mean(suggestion.as_ref()), list(allowed))
+            }
+            K::MissingKey { key } => format!("add `{key}:`; `wcigen schema` describes every key"),
+            K::WrongType { expected, .. } => format!("write {expected} here"),
+            K::UnknownValue { allowed, suggestion, .. } => {
+                format!("{}accepted values are {}", did_you_mean(suggestion.as_ref()), list(allowed))
+            }
+            K::PasswordInLab => "remove it: the admin password is supplied at deploy time and never written to a file: \
+                Bicep/ARM `--parameters adminPassword=...` (secure parameter; the portal asks for it), \
+                Terraform `TF_VAR_admin_password` (sensitive variable), Packer generates its own build password"
+                .into(),
+            K::Structure { .. } => "`wcigen schema` describes the lab format".into(),
+            K::VersionUnsupported { .. } => "write `version: 1`".into(),
+            K::LabNameInvalid { .. } | K::ToolNameInvalid { .. } => {
+                "use a lowercase letter, then up to 23 lowercase letters, digits, `_` or `-` (pattern ^[a-z][a-z0-9_-]{0,23}$)".into()
+            }
+            K::ToolNameDuplicate { .. } => "give each tool a unique name".into(),
+            K::ToolDirInvalid { .. } => "use one folder name without `\\ / : * ? \" < > |`, not `.`/`..`, not a reserved device name, not ending in a space or dot".into(),
+            K::ToolDirDuplicate { .. } => "give each tool its own `dir`".into(),
+            K::ToolsDirInvalid { .. } => "write a drive-rooted folder such as 'C:\\bin' (single quotes keep the backslash)".into(),
+            K::ToolOptionNotForKind { .. } => "remove the option, or use kind `zip`".into(),
+            K::RegionUnknown { suggestion, .. } => {
+                format!("{}use a region name such as `eastus`, `westeurope` (`az account list-locations -o table`)", did_you_mean(suggestion.as_ref()))
+            }
+            K::ResourceGroupInvalid { .. } => "use 1-90 letters, digits, `_`, `-`, `.`, `(`, `)`, not ending with `.`".into(),
+            K::VmNameInvalid { .. } => "use 1-64 letters, digits and hyphens, starting with a letter or digit and not ending with a hyphen".into(),
+            K::ComputerNameInvalid { from_vm_name: true, .. } => {
+                "set `vm.computerName` to at most 15 letters, digits or hyphens (not all digits, not ending with a hyphen); wcigen never truncates names".into()
+            }
+            K::ComputerNameInvalid { from_vm_name: false, .. } => {
+                "use at most 15 letters, digits or hyphens, not all digits, not ending with a hyphen".into()
+            }
+            K::VmSizeInvalid { .. } => "write a size such as `Standard_E2s_v3`".into(),
+            K::VmSizeUnknown { suggestion, .. } => format!(
+                "{}check the size supports Generation 2 (and nested virtualization for Hyper-V) with `az vm list-skus`",
+                did_you_mean(suggestion.as_ref())
+            ),
+            K::VmSizeNoGen2 { .. } => "pick a Gen2-capable size such as `Standard_E2s_v3` or `Standard_D2s_v5`".into(),
+            K::VmSizeNoNestedVirtualization { .. } => {
+                "pick a size with nested virtualization (Dv3/Dsv3, Ev3/Esv3, Dv4/Dsv4, Ev4/Esv4, Dv5/Dsv5, Ev5/Esv5) or remove `Hyper-V`".into()
+            }
+            K::ImageFieldInvalid { .. } => "use letters, digits, `.`, `-` and `_` (`az vm image list-skus`)".into(),
+            K::ImageVersionInvalid { .. } => "write `latest` or a version listed by `az vm image list --all`".into(),
+            K::ImageVersionLatest => "pin one: `az vm image list --publisher MicrosoftWindowsServer --offer WindowsServer --sku 2022-datacenter-azure-edition --all -o table`, then set `vm.image.version` to a listed version".into(),
+            K::ImageNotGen2 { .. } => "use a Gen2 SKU (for example `2022-datacenter-azure-edition` or `2022-datacenter-g2`) or `securityType: Standard`".into(),
+            K::OsDiskTooSmall { minimum, .. } => format!("set `vm.osDisk.sizeGB` to at least {minimum}"),
+            K::OsDiskTooLarge { .. } => "set `vm.osDisk.sizeGB` to at most 4095".into(),
+            K::AdminUsernameInvalid { .. } => "use 1-20 characters without `\" / \\ [ ] : ; | = , + * ? < > @`, spaces, or a trailing `.`".into(),
+            K::AdminUsernameReserved { .. } => format!(
+                "pick another name; Azure reserves {}",
+                list(&crate::facts::RESERVED_USERNAMES.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())
+            ),
+            K::ShutdownTimeInvalid { .. } => "write the time quoted, 24-hour, e.g. `time: \"19:00\"`".into(),
+            K::TimeZoneUnknown { suggestion, .. } => format!(
+                "{}use a Windows time zone id such as `UTC`, `W. Europe Standard Time` or `Pacific Standard Time` (`tzutil /l`)",
+                did_you_mean(suggestion.as_ref())
+            ),
+            K::EmailInvalid { .. } => "write an address like `me@example.com`, or `null`".into(),
+            K::CidrInvalid { .. } => "write an address (`203.0.113.7`), a CIDR (`203.0.113.0/24`) or `\"*\"`".into(),
+            K::CidrHostBits { network, .. } => format!("did you mean `{network}`?"),
+            K::AllowFromStarMixed => "keep either `\"*\"` alone or only specific sources".into(),
+            K::AllowFromAny { .. } => "list your own address instead (`curl -s https://ifconfig.me`), or leave `allowFrom: []` to be asked at deploy time".into(),
+            K::InboundPortDuplicate { .. } => "list each port once".into(),
+            K::NoInboundPorts => "add `rdp`, `ssh` or `winrm-https` to `network.inboundPorts` if you want to connect".into(),
+            K::UrlNotHttps { .. } => "downloads run as administrator: use https://".into(),
+            K::UrlInvalid { .. } => "write a full https:// URL without spaces or control characters".into(),
+            K::Sha256Invalid { .. } => "write the 64 hexadecimal digits printed by `sha256sum` or `Get-FileHash`".into(),
+            K::FeatureNameInvalid { .. } => "use a feature name as `Get-WindowsFeature` prints it, e.g. `Containers`, `Hyper-V`".into(),
+            K::FeatureDuplicate { .. } => "list each feature once".into(),
+            K::DockerNeedsContainers => "add `Containers` to `provisioning.windowsFeatures`, or set `provisioning.docker.enabled: false`".into(),
+            K::DockerVersionInvalid { .. } => "write a version such as `25.0.4`".into(),
+            K::ImageRefInvalid { .. } => "write an image such as `mcr.microsoft.com/windows/nanoserver:ltsc2022`".into(),
+            K::TagInvalid { .. } => "tag names are 1-512 characters without `< > % & \\ ? /`; values at most 256 characters".into(),
+            K::TooManyTags { .. } => "remove tags".into(),
+            K::TextTooLong { .. } => "shorten the text".into(),
+            K::TextControlCharacter => "remove the control character (tabs and line breaks are allowed only in `description`)".into(),
+        };
+        Some(text)
+    }
+}
+
+/// A diagnostic resolved against its file: everything a printer needs.
+#[derive(Clone, Debug, Serialize)]
+pub struct ResolvedDiagnostic {
+    /// Stable code, e.g. `unknown-key`.
+    pub code: &'static str,
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// The lab file.
+    pub file: String,
+    /// Field path, e.g. `vm.size`.
+    pub path: String,
+    /// 1-based line, when known.
+    pub line: Option<usize>,
+    /// 1-based column, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    #[serde(skip)]
+    caret_len: usize,
+}
+
+/// Attach file positions to diagnostics, in a stable order (by line, then code).
+#[must_use]
+pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) -> Vec<ResolvedDiagnostic> {
+    let mut out: Vec<ResolvedDiagnostic> = diagnostics
+        .iter()
+        .map(|d| {
+            let (pos, caret_len) = match d.position {
+                Some(p) => (Some(p), 1),
+                None => match spans.lookup(&d.path) {
+                    Some(span) => {
+                        let (p, len) = if d.at_key { span.key.unwrap_or(span.value) } else { span.value };
+                        (Some(p), len)
+                    }
+                    None => (None, 1),
+                },
+            };
+            ResolvedDiagnostic {
+                code: d.kind.code(),
+                severity: d.severity(),
+                file: file_label.to_string(),
+                path: d.path.to_string(),
+                line: pos.map(|p| p.line),
+                column: pos.map(|p| p.column),
+                message: d.kind.message(),
+                help: d.kind.help(),
+                caret_len,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.line.unwrap_or(0), a.column.unwrap_or(0), a.severity, a.code, &a.path)
+            .cmp(&(b.line.unwrap_or(0), b.column.unwrap_or(0), b.severity, b.code, &b.path))
+    });
+    out
+}
+
+/// Render diagnostics for a person: `error[code]: message`, the location, the source line with a
+/// caret under the value, and the fix. ANSI colour only when `color` is set.
+#[must_use]
+pub fn render_human(source: Option<&SourceFile>, diagnostics: &[ResolvedDiagnostic], color: bool) -> String {
+    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+    let mut out = String::new();
+    for d in diagnostics {
+        let (label, tint) = match d.severity {
+            Severity::Error => ("error", "1;31"),
+            Severity::Warning => ("warning", "1;33"),
+        };
+        let _ = writeln!(out, "{}: {}", paint(tint, &format!("{label}[{}]", d.code)), paint("1", &d.message));
+        let location = match (d.line, d.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", d.file),
+            _ => d.file.clone(),
+        };
+        let gutter = d.line.map_or(String::new(), |l| l.to_string());
+        let pad = " ".repeat(gutter.len().max(1));
+        let _ = writeln!(out, "{pad}--> {location}");
+        if d.path != "(document)" {
+            let _ = writeln!(out, "{pad} = field: {}", d.path);
+        }
+        if let (Some(line_no), Some(col), Some(src)) = (d.line, d.column, source) {
+            if let Some(text) = src.line(line_no) {
+                let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                let _ = writeln!(out, "{pad} |");
+                let _ = writeln!(out, "{gutter} | {shown}");
+                let caret = "^".repeat(d.caret_len.max(1));
+                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col.saturating_sub(1)), paint(tint, &caret));
+            }
+        }
+        if let Some(help) = &d.help {
+            let _ = writeln!(out, "{pad} = help: {help}");
+        }
+        out.push('\n');
+    }
+    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let warnings = diagnostics.len() - errors;
+    if errors > 0 || warnings > 0 {
+        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+    }
+    out
+}
+
+/// Render diagnostics as a JSON array (for editors and CI).
+#[must_use]
+pub fn render_json(diagnostics: &[ResolvedDiagnostic]) -> String {
+    serde_json::to_string_pretty(diagnostics).unwrap_or_else(|_| "[]".into()) + "\n"
+}

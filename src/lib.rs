@@ -1,0 +1,55 @@
+//! wcigen: one declarative lab file → PowerShell, Bicep, ARM, Terraform and Packer.
+//!
+//! The data flows one way, one module per arrow:
+//!
+//! ```text
+//! lab.yaml ─source─▶ SourceFile ─load─▶ LabSpec ─validate─▶ ValidLab ─view─▶ LabView ─render─▶ files ─output─▶ disk
+//! ```
+//!
+//! Diagnostics are values ([`diag::Diagnostic`]) collected along the way; the library never
+//! prints (the `wcigen` binary does). Renderers accept only [`validate::ValidLab`].
+#![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
+
+pub mod diag;
+pub mod facts;
+pub mod load;
+pub mod model;
+pub mod output;
+pub mod render;
+pub mod source;
+pub mod validate;
+pub mod view;
+
+use std::path::Path;
+
+use diag::{Diagnostic, DiagnosticKind};
+use source::{ReadError, SourceFile};
+use validate::ValidLab;
+
+/// The example lab that `wcigen init` writes (`examples/lab.yaml`).
+pub const EXAMPLE_LAB: &str = include_str!("../examples/lab.yaml");
+
+/// Read a lab file, turning every way it can be unusable into a diagnostic.
+///
+/// # Errors
+/// A diagnostic about the file (missing, a directory, too large, not UTF-8, unreadable).
+pub fn read_lab(path: &Path) -> Result<SourceFile, Diagnostic> {
+    SourceFile::read(path).map_err(|e| {
+        Diagnostic::file(match e {
+            ReadError::NotFound => DiagnosticKind::FileNotFound,
+            ReadError::IsDirectory => DiagnosticKind::FileIsDirectory,
+            ReadError::TooLarge(bytes) => DiagnosticKind::FileTooLarge { bytes, limit: source::MAX_LAB_BYTES },
+            ReadError::NotUtf8(offset) => DiagnosticKind::FileNotUtf8 { offset },
+            ReadError::Io(e) => DiagnosticKind::FileUnreadable { reason: e.kind().to_string() },
+        })
+    })
+}
+
+/// Parse and validate a lab's text.
+///
+/// # Errors
+/// Every diagnostic (errors, plus any warnings) when the lab is not valid.
+pub fn check(source: &SourceFile) -> Result<ValidLab, Vec<Diagnostic>> {
+    let spec = load::parse(source)?;
+    validate::validate(spec)
+}

@@ -1,0 +1,433 @@
+//! The lab file contract: the serde model that `lab.yaml` deserializes into.
+//!
+//! This module exists so that one set of types is both the parser and the published JSON Schema
+//! (`schemas/lab.schema.json` is generated from these derives; doc comments become the schema's
+//! descriptions). It holds no rules beyond shape and defaults: the semantic checks live in
+//! [`crate::validate`], which turns a [`LabSpec`] into a [`crate::validate::ValidLab`].
+//!
+//! Key names are the public contract: additions are welcome, renames are not.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A Windows-internals lab: one Azure VM and everything provisioned inside it.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "wcigen lab")]
+pub struct LabSpec {
+    /// Version of the lab file format. Only `1` exists.
+    pub version: u64,
+    /// Short lab name: lowercase letter first, then lowercase letters, digits, `_` or `-`
+    /// (at most 24 characters). Used to name the rendered Azure resources.
+    pub name: String,
+    /// Free-text description of the lab, shown in the rendered templates' metadata.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where the lab is deployed in Azure.
+    pub azure: Azure,
+    /// The lab virtual machine.
+    pub vm: Vm,
+    /// Inbound network exposure of the VM.
+    #[serde(default)]
+    pub network: Network,
+    /// Daily auto-shutdown (a `Microsoft.DevTestLab/schedules` resource).
+    #[serde(default)]
+    pub auto_shutdown: AutoShutdown,
+    /// What `provision.ps1` sets up inside the VM.
+    #[serde(default)]
+    pub provisioning: Provisioning,
+}
+
+/// Azure placement of the lab.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Azure {
+    /// Azure region name, e.g. `eastus` or `westeurope`.
+    pub location: String,
+    /// Name of the resource group that holds every lab resource (created when missing).
+    pub resource_group: String,
+    /// Tags put on every Azure resource of the lab.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The lab virtual machine.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Vm {
+    /// Azure resource name of the VM (1-64 letters, digits and hyphens). It is also the
+    /// Windows computer name unless `computerName` is set.
+    pub name: String,
+    /// Windows computer name (NetBIOS): at most 15 letters, digits or hyphens, not all digits.
+    /// Defaults to the VM name; required when the VM name cannot serve as one.
+    #[serde(default)]
+    pub computer_name: Option<String>,
+    /// Azure VM size. It must support Generation 2 images.
+    #[serde(default = "defaults::vm_size")]
+    pub size: String,
+    /// `Standard` (UEFI without Secure Boot or vTPM) or `TrustedLaunch` (Secure Boot + vTPM).
+    #[serde(default)]
+    pub security_type: SecurityType,
+    /// Marketplace image of the OS disk (a Generation 2 image).
+    #[serde(default)]
+    pub image: Image,
+    /// Local administrator user name. The password is never part of the lab file: it is
+    /// supplied at deploy time as a secure parameter or sensitive variable.
+    pub admin_username: String,
+    /// The managed OS disk.
+    #[serde(default)]
+    pub os_disk: OsDisk,
+}
+
+/// Security type of the VM.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum SecurityType {
+    /// A Generation 2 VM without Secure Boot and vTPM (kernel debugging works unchanged).
+    #[default]
+    Standard,
+    /// A Generation 2 VM with Secure Boot and a virtual TPM.
+    TrustedLaunch,
+}
+
+/// A marketplace image reference.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Image {
+    /// Image publisher.
+    #[serde(default = "defaults::image_publisher")]
+    pub publisher: String,
+    /// Image offer.
+    #[serde(default = "defaults::image_offer")]
+    pub offer: String,
+    /// Image SKU (plan).
+    #[serde(default = "defaults::image_sku")]
+    pub sku: String,
+    /// Image version: `latest`, or a pinned `MAJOR.MINOR.PATCH` version for a reproducible lab.
+    #[serde(default = "defaults::image_version")]
+    pub version: String,
+}
+
+/// The managed OS disk.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OsDisk {
+    /// Storage type of the managed disk.
+    #[serde(default)]
+    pub storage_account_type: StorageAccountType,
+    /// Size of the OS disk in GiB (at least the image size: 127 for full images).
+    #[serde(rename = "sizeGB", default = "defaults::os_disk_size_gb")]
+    pub size_gb: u64,
+}
+
+/// Managed disk storage type.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum StorageAccountType {
+    /// Premium SSD, locally redundant.
+    #[default]
+    #[serde(rename = "Premium_LRS")]
+    PremiumLrs,
+    /// Standard SSD, locally redundant.
+    #[serde(rename = "StandardSSD_LRS")]
+    StandardSsdLrs,
+    /// Standard HDD, locally redundant.
+    #[serde(rename = "Standard_LRS")]
+    StandardLrs,
+}
+
+impl StorageAccountType {
+    /// The Azure spelling of the storage type.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PremiumLrs => "Premium_LRS",
+            Self::StandardSsdLrs => "StandardSSD_LRS",
+            Self::StandardLrs => "Standard_LRS",
+        }
+    }
+}
+
+/// Inbound network exposure.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Network {
+    /// Inbound ports opened on the VM: `rdp` (TCP 3389), `ssh` (TCP 22, the OpenSSH server is
+    /// installed), `winrm-https` (TCP 5986, an HTTPS listener is created).
+    #[serde(default = "defaults::inbound_ports")]
+    pub inbound_ports: Vec<InboundPort>,
+    /// Source addresses (IPv4/IPv6 addresses or CIDRs) allowed to reach the inbound ports.
+    /// Empty means a required deploy-time parameter; `"*"` (any source) only when written.
+    #[serde(default)]
+    pub allow_from: Vec<String>,
+}
+
+/// A named inbound port.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+pub enum InboundPort {
+    /// Remote Desktop, TCP 3389.
+    #[serde(rename = "rdp")]
+    Rdp,
+    /// OpenSSH server, TCP 22.
+    #[serde(rename = "ssh")]
+    Ssh,
+    /// WinRM over HTTPS, TCP 5986.
+    #[serde(rename = "winrm-https")]
+    WinrmHttps,
+}
+
+/// Daily auto-shutdown of the VM.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AutoShutdown {
+    /// Whether the VM is shut down (deallocated) every day.
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+    /// Time of day as `HH:MM` (24-hour clock).
+    #[serde(default = "defaults::shutdown_time")]
+    pub time: String,
+    /// Windows time zone id of `time`, e.g. `UTC` or `W. Europe Standard Time`.
+    #[serde(default = "defaults::time_zone")]
+    pub time_zone: String,
+    /// E-mail address notified 30 minutes before the shutdown, or `null` for none.
+    #[serde(default)]
+    pub notification_email: Option<String>,
+}
+
+/// What the provisioning script sets up inside the VM.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Provisioning {
+    /// Windows Server features to install (e.g. `Containers`, `Hyper-V`); a reboot follows when
+    /// any of them needs one.
+    #[serde(default = "defaults::windows_features")]
+    pub windows_features: Vec<String>,
+    /// Docker CE, installed with Microsoft's install-docker-ce.ps1.
+    #[serde(default)]
+    pub docker: Docker,
+    /// Absolute Windows folder under which each tool gets its own folder.
+    #[serde(default = "defaults::tools_dir")]
+    pub tools_dir: String,
+    /// Tools to download and install.
+    #[serde(default = "defaults::tools")]
+    pub tools: Vec<Tool>,
+}
+
+/// Docker CE installation.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Docker {
+    /// Whether Docker is installed (requires the `Containers` feature).
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+    /// Docker CE version passed to the install script as `-DockerVersion`.
+    #[serde(default = "defaults::docker_version")]
+    pub version: String,
+    /// The pinned install script.
+    #[serde(default)]
+    pub install_script: InstallScript,
+    /// Image run by the smoke test (`docker run --rm IMAGE cmd /c ver`); it must match the host
+    /// build for process isolation (ltsc2022 on Windows Server 2022).
+    #[serde(default = "defaults::smoke_test_image")]
+    pub smoke_test_image: String,
+}
+
+/// A script downloaded and verified before it runs.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstallScript {
+    /// HTTPS URL of the script, pinned to a commit.
+    #[serde(default = "defaults::docker_script_url")]
+    pub url: String,
+    /// SHA-256 of the script (64 hex digits); checked before it runs.
+    #[serde(default = "defaults::docker_script_sha256")]
+    pub sha256: String,
+}
+
+/// A tool downloaded into the VM.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Tool {
+    /// Tool name: lowercase letter first, then lowercase letters, digits, `_` or `-` (≤ 24).
+    pub name: String,
+    /// `zip` (unzipped into `toolsDir\dir`) or `appinstaller` (an MSIX `.appinstaller` file
+    /// whose main bundle is provisioned for all users).
+    pub kind: ToolKind,
+    /// HTTPS URL of the download.
+    pub url: String,
+    /// SHA-256 of the download (64 hex digits); checked before it is used.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Folder under `toolsDir` for a zip (default: the tool's name). A single top-level folder
+    /// in the archive is flattened.
+    #[serde(default)]
+    pub dir: Option<String>,
+    /// Add the tool's folder to the machine PATH.
+    #[serde(default)]
+    pub add_to_path: bool,
+    /// Extra verification of the unpacked files: `authenticode` requires every `.exe`, `.dll`
+    /// and `.sys` to carry a valid Authenticode signature.
+    #[serde(default)]
+    pub verify: Option<Verify>,
+}
+
+/// How a tool is installed.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum ToolKind {
+    /// A zip archive unpacked into a folder.
+    #[serde(rename = "zip")]
+    Zip,
+    /// An `.appinstaller` file whose MSIX main bundle is provisioned for all users.
+    #[serde(rename = "appinstaller")]
+    AppInstaller,
+}
+
+/// Extra verification of a tool's files.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum Verify {
+    /// Every `.exe`, `.dll` and `.sys` must have a valid Authenticode signature.
+    #[serde(rename = "authenticode")]
+    Authenticode,
+}
+
+impl Default for Image {
+    fn default() -> Self {
+        Self {
+            publisher: defaults::image_publisher(),
+            offer: defaults::image_offer(),
+            sku: defaults::image_sku(),
+            version: defaults::image_version(),
+        }
+    }
+}
+
+impl Default for OsDisk {
+    fn default() -> Self {
+        Self { storage_account_type: StorageAccountType::default(), size_gb: defaults::os_disk_size_gb() }
+    }
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Self { inbound_ports: defaults::inbound_ports(), allow_from: Vec::new() }
+    }
+}
+
+impl Default for AutoShutdown {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            time: defaults::shutdown_time(),
+            time_zone: defaults::time_zone(),
+            notification_email: None,
+        }
+    }
+}
+
+impl Default for Provisioning {
+    fn default() -> Self {
+        Self {
+            windows_features: defaults::windows_features(),
+            docker: Docker::default(),
+            tools_dir: defaults::tools_dir(),
+            tools: defaults::tools(),
+        }
+    }
+}
+
+impl Default for Docker {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            version: defaults::docker_version(),
+            install_script: InstallScript::default(),
+            smoke_test_image: defaults::smoke_test_image(),
+        }
+    }
+}
+
+impl Default for InstallScript {
+    fn default() -> Self {
+        Self { url: defaults::docker_script_url(), sha256: defaults::docker_script_sha256() }
+    }
+}
+
+/// Default values of optional keys: the Windows Containers Internals lab.
+mod defaults {
+    use super::{InboundPort, Tool, ToolKind};
+
+    pub(super) fn yes() -> bool {
+        true
+    }
+    pub(super) fn vm_size() -> String {
+        "Standard_E2s_v3".into()
+    }
+    pub(super) fn image_publisher() -> String {
+        "MicrosoftWindowsServer".into()
+    }
+    pub(super) fn image_offer() -> String {
+        "WindowsServer".into()
+    }
+    pub(super) fn image_sku() -> String {
+        "2022-datacenter-azure-edition".into()
+    }
+    pub(super) fn image_version() -> String {
+        "latest".into()
+    }
+    pub(super) fn os_disk_size_gb() -> u64 {
+        127
+    }
+    pub(super) fn inbound_ports() -> Vec<InboundPort> {
+        vec![InboundPort::Rdp, InboundPort::Ssh]
+    }
+    pub(super) fn shutdown_time() -> String {
+        "19:00".into()
+    }
+    pub(super) fn time_zone() -> String {
+        "UTC".into()
+    }
+    pub(super) fn windows_features() -> Vec<String> {
+        vec!["Containers".into()]
+    }
+    pub(super) fn docker_version() -> String {
+        "25.0.4".into()
+    }
+    pub(super) fn docker_script_url() -> String {
+        "https://raw.githubusercontent.com/microsoft/Windows-Containers/86af3b6b0f9e6928c3888d29fb601596a3211f60/helpful_tools/Install-DockerCE/install-docker-ce.ps1".into()
+    }
+    pub(super) fn docker_script_sha256() -> String {
+        "eaa8a351e1186f2eb3e9dc29da44e16200b82f615ba3b8a23b927ace57d35eb4".into()
+    }
+    pub(super) fn smoke_test_image() -> String {
+        "mcr.microsoft.com/windows/nanoserver:ltsc2022".into()
+    }
+    pub(super) fn tools_dir() -> String {
+        r"C:\bin".into()
+    }
+    pub(super) fn tools() -> Vec<Tool> {
+        let tool = |name: &str, kind, url: &str, add_to_path| Tool {
+            name: name.into(),
+            kind,
+            url: url.into(),
+            sha256: None,
+            dir: None,
+            add_to_path,
+            verify: None,
+        };
+        vec![
+            tool(
+                "sysinternals",
+                ToolKind::Zip,
+                "https://download.sysinternals.com/files/SysinternalsSuite.zip",
+                true,
+            ),
+            tool(
+                "pavel_tools",
+                ToolKind::Zip,
+                "https://github.com/zodiacon/AllTools/archive/refs/heads/master.zip",
+                true,
+            ),
+            tool("windbg", ToolKind::AppInstaller, "https://aka.ms/windbg/download", false),
+        ]
+    }
+}

@@ -1,0 +1,157 @@
+//! Writing rendered files to disk without ever leaving a half-written or foreign-clobbering tree.
+//!
+//! All files are first written into a staging folder beside the output folder; only when every
+//! file is on disk are they moved into place, each with an atomic rename. A manifest
+//! (`.wcigen-manifest`) records what wcigen wrote, so a later render replaces only its own files
+//! and refuses (without `--force`) to overwrite a file it did not write. `--check` compares the
+//! rendered set with the folder instead of writing.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::render::RenderedFile;
+
+/// Name of the manifest file in the output folder.
+pub const MANIFEST: &str = ".wcigen-manifest";
+
+/// Why the output could not be written.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Files in the way that wcigen did not write (relative paths).
+    Foreign(Vec<String>),
+    /// An I/O failure at a path.
+    Io(PathBuf, std::io::Error),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::Foreign(paths) => write!(
+                f,
+                "refusing to overwrite files wcigen did not write: {} (use --force to replace them)",
+                paths.join(", ")
+            ),
+            WriteError::Io(path, e) => write!(f, "cannot write {}: {e}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
+    move |e| WriteError::Io(path.to_path_buf(), e)
+}
+
+fn read_manifest(out_dir: &Path) -> BTreeSet<String> {
+    fs::read_to_string(out_dir.join(MANIFEST))
+        .map(|t| t.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+        .unwrap_or_default()
+}
+
+/// Write `files` into `out_dir` atomically per file, replacing wcigen's previous output.
+///
+/// # Errors
+/// [`WriteError::Foreign`] when a file wcigen did not write is in the way and `force` is off;
+/// [`WriteError::Io`] on any I/O failure (nothing is moved into place then).
+pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), WriteError> {
+    let previous = read_manifest(out_dir);
+    let foreign: Vec<String> = files
+        .iter()
+        .filter(|f| out_dir.join(&f.path).exists() && !previous.contains(&f.path))
+        .map(|f| f.path.clone())
+        .collect();
+    if !foreign.is_empty() && !force {
+        return Err(WriteError::Foreign(foreign));
+    }
+
+    fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    let staging = out_dir.join(format!(".wcigen-staging-{}", std::process::id()));
+    let result = stage_and_move(out_dir, &staging, files, &previous);
+    let _ = fs::remove_dir_all(&staging);
+    result
+}
+
+fn stage_and_move(out_dir: &Path, staging: &Path, files: &[RenderedFile], previous: &BTreeSet<String>) -> Result<(), WriteError> {
+    let _ = fs::remove_dir_all(staging);
+    fs::create_dir_all(staging).map_err(io(staging))?;
+    for file in files {
+        let path = staging.join(&file.path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut handle = fs::File::create(&path).map_err(io(&path))?;
+        handle.write_all(&file.bytes).map_err(io(&path))?;
+        handle.sync_all().map_err(io(&path))?;
+    }
+    let mut manifest = String::from("# files written by wcigen; do not edit\n");
+    let written: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    for path in &written {
+        manifest.push_str(path);
+        manifest.push('\n');
+    }
+    let manifest_path = staging.join(MANIFEST);
+    fs::write(&manifest_path, manifest).map_err(io(&manifest_path))?;
+
+    for file in files {
+        let target = out_dir.join(&file.path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        fs::rename(staging.join(&file.path), &target).map_err(io(&target))?;
+    }
+    // Remove what an earlier render wrote and this one did not (a target dropped from the lab).
+    for stale in previous.iter().filter(|p| !written.contains(p.as_str())) {
+        if is_safe_relative(stale) {
+            let _ = fs::remove_file(out_dir.join(stale));
+        }
+    }
+    let final_manifest = out_dir.join(MANIFEST);
+    fs::rename(&manifest_path, &final_manifest).map_err(io(&final_manifest))?;
+    Ok(())
+}
+
+/// A manifest entry is only trusted when it cannot escape the output folder.
+fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty() && !path.starts_with('/') && !path.contains('\\') && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+/// One difference between rendered files and a folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// The file is missing on disk.
+    Missing(String),
+    /// The file differs; the first differing line (1-based).
+    Changed(String, usize),
+}
+
+/// Compare rendered files with what is on disk.
+#[must_use]
+pub fn check(out_dir: &Path, files: &[RenderedFile]) -> Vec<Drift> {
+    let mut drift = Vec::new();
+    for file in files {
+        match fs::read(out_dir.join(&file.path)) {
+            Err(_) => drift.push(Drift::Missing(file.path.clone())),
+            Ok(bytes) if bytes != file.bytes => {
+                let line = first_differing_line(&bytes, &file.bytes);
+                drift.push(Drift::Changed(file.path.clone(), line));
+            }
+            Ok(_) => {}
+        }
+    }
+    drift
+}
+
+fn first_differing_line(a: &[u8], b: &[u8]) -> usize {
+    let mut line = 1;
+    for (x, y) in a.iter().zip(b.iter()) {
+        if x != y {
+            return line;
+        }
+        if *x == b'\n' {
+            line += 1;
+        }
+    }
+    line
+}

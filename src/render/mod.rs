@@ -1,0 +1,219 @@
+//! Rendering: a validated lab → the files of each target, in memory.
+//!
+//! Templates are embedded in the binary and run in a minijinja environment that starts empty
+//! (no `safe`, `tojson` or `escape` to opt out with), fails on anything undefined, and sends every
+//! printed value through one formatter. The formatter picks the escaper from the template's
+//! folder (`powershell/`, `bicep/`, ...), so a template writes `name = {{ vm.name }}` and the output
+//! holds a complete, correctly quoted literal. Nothing here touches the disk.
+
+pub mod escape;
+
+use std::fmt;
+
+use minijinja::value::ValueKind;
+use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::validate::ValidLab;
+use crate::view::LabView;
+
+/// A deployable form of the lab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// `powershell/provision.ps1`: the VM's whole set-up, run by every other target.
+    Powershell,
+}
+
+impl Target {
+    /// Every target wcigen renders, in output order.
+    pub const ALL: &'static [Target] = &[Target::Powershell];
+
+    /// The target's folder in the output directory.
+    #[must_use]
+    pub fn dir(self) -> &'static str {
+        match self {
+            Target::Powershell => "powershell",
+        }
+    }
+
+    /// (output path, template name, encoding) of each file of the target.
+    fn files(self) -> &'static [(&'static str, &'static str, Encoding)] {
+        match self {
+            Target::Powershell => &[("powershell/provision.ps1", "powershell/provision.ps1.j2", Encoding::Utf8Bom)],
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.dir())
+    }
+}
+
+/// How a file's text becomes bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    /// UTF-8 without BOM (JSON, Bicep, HCL: the HCL spec forbids a BOM).
+    Utf8,
+    /// UTF-8 with BOM: Windows PowerShell 5.1 reads BOM-less scripts in the ANSI code page,
+    /// where UTF-8 continuation bytes can turn into quote characters.
+    Utf8Bom,
+}
+
+/// The embedded templates: (name, source). A test checks this matches `templates/`.
+pub const TEMPLATES: &[(&str, &str)] =
+    &[("powershell/provision.ps1.j2", include_str!("../../templates/powershell/provision.ps1.j2"))];
+
+/// One rendered file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Path relative to the output folder, with `/` separators.
+    pub path: String,
+    /// File content.
+    pub bytes: Vec<u8>,
+}
+
+impl RenderedFile {
+    /// The content as text (without a BOM).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        let bytes = self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.bytes);
+        std::str::from_utf8(bytes).unwrap_or("")
+    }
+}
+
+/// A template failed to render (a defect in wcigen, never in the lab).
+#[derive(Debug)]
+pub struct RenderError {
+    /// The template.
+    pub template: String,
+    /// minijinja's description, with the template line.
+    pub detail: String,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "internal error rendering {}: {}", self.template, self.detail)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+/// Which escaper a template's output needs, by its folder and file name.
+fn escape_mode(name: &str) -> AutoEscape {
+    let mode = match name.split('/').next().unwrap_or("") {
+        "powershell" => "powershell",
+        "bicep" if name.ends_with(".json.j2") => "json",
+        "bicep" => "bicep",
+        "arm" if name.ends_with("parameters.json.j2") => "json",
+        "arm" => "arm",
+        "terraform" | "packer" => "hcl",
+        _ => "unknown",
+    };
+    AutoEscape::Custom(mode)
+}
+
+/// The single place where template values become output text.
+fn format_value(out: &mut minijinja::Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
+    let AutoEscape::Custom(mode) = state.auto_escape() else {
+        return Err(Error::new(ErrorKind::InvalidOperation, "auto-escaping was turned off; wcigen templates cannot print raw values"));
+    };
+    if value.is_safe() {
+        return Err(Error::new(ErrorKind::InvalidOperation, "safe strings are not allowed in wcigen templates"));
+    }
+    let text = match value.kind() {
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            match mode {
+                "powershell" => escape::powershell(s),
+                "bicep" => escape::bicep(s),
+                "arm" => escape::arm_string(s),
+                "json" => escape::json_string(s),
+                "hcl" => escape::hcl(s),
+                _ => return Err(unknown_mode(mode)),
+            }
+        }
+        ValueKind::Bool => {
+            let b = value.is_true();
+            match mode {
+                "powershell" => if b { "$true" } else { "$false" }.to_string(),
+                "bicep" | "arm" | "json" | "hcl" => b.to_string(),
+                _ => return Err(unknown_mode(mode)),
+            }
+        }
+        ValueKind::None => match mode {
+            "powershell" => "$null".into(),
+            "bicep" | "arm" | "json" | "hcl" => "null".into(),
+            _ => return Err(unknown_mode(mode)),
+        },
+        ValueKind::Number => match i64::try_from(value.clone()) {
+            Ok(n) => n.to_string(),
+            Err(_) => return Err(Error::new(ErrorKind::InvalidOperation, "only integers can be printed")),
+        },
+        _ => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("cannot print a {} value; loop over it in the template", value.kind()),
+            ))
+        }
+    };
+    out.write_str(&text).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+}
+
+fn unknown_mode(mode: &str) -> Error {
+    Error::new(ErrorKind::InvalidOperation, format!("template folder has no escaper (mode `{mode}`)"))
+}
+
+/// Build the template environment (see the module docs for why each setting).
+///
+/// # Errors
+/// A template that does not compile.
+pub fn environment() -> Result<Environment<'static>, RenderError> {
+    let mut env = Environment::empty();
+    // The escape mode is fixed when a template is added: set the callback first.
+    env.set_auto_escape_callback(escape_mode);
+    env.set_formatter(format_value);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_debug(true);
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(true);
+    env.add_test("none", |v: Value| v.is_none());
+    env.add_test("defined", |v: Value| !v.is_undefined());
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source)
+            .map_err(|e| RenderError { template: (*name).to_string(), detail: format!("{e:#}") })?;
+    }
+    Ok(env)
+}
+
+/// Render the given targets of a validated lab, in a stable order.
+///
+/// # Errors
+/// A template defect.
+pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, RenderError> {
+    let env = environment()?;
+    let view = LabView::new(lab);
+    let mut targets = targets.to_vec();
+    targets.sort();
+    targets.dedup();
+    let mut files = Vec::new();
+    for target in targets {
+        for (path, template, encoding) in target.files() {
+            let tmpl = env
+                .get_template(template)
+                .map_err(|e| RenderError { template: (*template).to_string(), detail: format!("{e:#}") })?;
+            let text = tmpl
+                .render(&view)
+                .map_err(|e| RenderError { template: (*template).to_string(), detail: format!("{e:#}") })?;
+            let mut bytes = Vec::with_capacity(text.len() + 3);
+            if *encoding == Encoding::Utf8Bom {
+                bytes.extend_from_slice(b"\xEF\xBB\xBF");
+            }
+            bytes.extend_from_slice(text.as_bytes());
+            files.push(RenderedFile { path: (*path).to_string(), bytes });
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,558 @@
+//! Semantic rules: what a structurally correct lab must also satisfy before anything renders.
+//!
+//! Renderers accept only [`ValidLab`], whose constructor is private to this module, so no
+//! target can ever see a lab that skipped these checks. Every rule reports through
+//! [`DiagnosticKind`] (wording lives in `diag.rs`) and all rules run, so the user gets the
+//! complete list at once. Warnings travel with the valid lab.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::diag::{Diagnostic, DiagnosticKind, Severity};
+use crate::facts;
+use crate::model::{InboundPort, LabSpec, SecurityType, ToolKind};
+use crate::source::FieldPath;
+
+/// A lab that passed every rule. Only [`validate`] creates one.
+#[derive(Clone, Debug)]
+pub struct ValidLab {
+    spec: LabSpec,
+    warnings: Vec<Diagnostic>,
+}
+
+impl ValidLab {
+    /// The validated lab.
+    #[must_use]
+    pub fn spec(&self) -> &LabSpec {
+        &self.spec
+    }
+
+    /// Warnings found while validating (the lab is still valid).
+    #[must_use]
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
+    }
+
+    /// The Windows computer name: `vm.computerName`, else the VM name.
+    #[must_use]
+    pub fn computer_name(&self) -> &str {
+        self.spec.vm.computer_name.as_deref().unwrap_or(&self.spec.vm.name)
+    }
+}
+
+/// Check a parsed lab against every rule.
+///
+/// # Errors
+/// All diagnostics (errors and warnings) when at least one is an error.
+pub fn validate(spec: LabSpec) -> Result<ValidLab, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    check(&spec, &mut out);
+    if out.iter().any(|d| d.severity() == Severity::Error) {
+        Err(out)
+    } else {
+        Ok(ValidLab { spec, warnings: out })
+    }
+}
+
+fn p(dotted: &str) -> FieldPath {
+    FieldPath::parse(dotted)
+}
+
+#[allow(clippy::too_many_lines)]
+fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
+    use DiagnosticKind as K;
+    let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+
+    if lab.version != 1 {
+        err(p("version"), K::VersionUnsupported { found: lab.version });
+    }
+    if !is_short_name(&lab.name) {
+        err(p("name"), K::LabNameInvalid { value: lab.name.clone() });
+    }
+    if let Some(description) = &lab.description {
+        if description.chars().count() > 1024 {
+            err(p("description"), K::TextTooLong { limit: 1024 });
+        }
+        if description.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+            err(p("description"), K::TextControlCharacter);
+        }
+    }
+
+    // azure
+    if !facts::REGIONS.contains(&lab.azure.location.as_str()) {
+        err(
+            p("azure.location"),
+            K::RegionUnknown {
+                value: lab.azure.location.clone(),
+                suggestion: facts::suggest(&lab.azure.location.replace([' ', '-'], ""), facts::REGIONS.iter().copied()),
+            },
+        );
+    }
+    if let Some(reason) = resource_group_problem(&lab.azure.resource_group) {
+        err(p("azure.resourceGroup"), K::ResourceGroupInvalid { value: lab.azure.resource_group.clone(), reason });
+    }
+    if lab.azure.tags.len() > 50 {
+        err(p("azure.tags"), K::TooManyTags { count: lab.azure.tags.len() });
+    }
+    for (key, value) in &lab.azure.tags {
+        let path = p("azure.tags").key(key);
+        let reason = if key.is_empty() || key.chars().count() > 512 {
+            Some("must be 1-512 characters")
+        } else if key.chars().any(|c| "<>%&\\?/".contains(c)) {
+            Some("contains a character Azure refuses in tag names (< > % & \\ ? /)")
+        } else if key.to_lowercase().starts_with("microsoft") || key.to_lowercase().starts_with("azure") || key.to_lowercase().starts_with("windows") {
+            Some("starts with a prefix Azure reserves (microsoft, azure, windows)")
+        } else if value.chars().count() > 256 {
+            Some("has a value longer than 256 characters")
+        } else if key.chars().chain(value.chars()).any(char::is_control) {
+            Some("contains a control character")
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            err(path, K::TagInvalid { key: key.clone(), reason });
+        }
+    }
+
+    // vm
+    let vm = &lab.vm;
+    if let Some(reason) = vm_name_problem(&vm.name) {
+        err(p("vm.name"), K::VmNameInvalid { value: vm.name.clone(), reason });
+    }
+    match &vm.computer_name {
+        Some(name) => {
+            if let Some(reason) = computer_name_problem(name) {
+                err(p("vm.computerName"), K::ComputerNameInvalid { value: name.clone(), reason, from_vm_name: false });
+            }
+        }
+        None => {
+            if vm_name_problem(&vm.name).is_none() {
+                if let Some(reason) = computer_name_problem(&vm.name) {
+                    err(p("vm.name"), K::ComputerNameInvalid { value: vm.name.clone(), reason, from_vm_name: true });
+                }
+            }
+        }
+    }
+    let hyper_v = lab.provisioning.windows_features.iter().any(|f| f.eq_ignore_ascii_case("Hyper-V"));
+    if is_size_name(&vm.size) {
+        match facts::size_info(&vm.size) {
+            Some(info) => {
+                if !info.gen2 {
+                    err(p("vm.size"), K::VmSizeNoGen2 { value: vm.size.clone() });
+                }
+                if hyper_v && !info.nested_virtualization {
+                    err(p("vm.size"), K::VmSizeNoNestedVirtualization { value: vm.size.clone() });
+                }
+            }
+            None => {
+                let sizes = facts::known_sizes();
+                err(
+                    p("vm.size"),
+                    K::VmSizeUnknown {
+                        value: vm.size.clone(),
+                        suggestion: facts::suggest(&vm.size, sizes.iter().map(String::as_str)),
+                    },
+                );
+            }
+        }
+    } else {
+        err(p("vm.size"), K::VmSizeInvalid { value: vm.size.clone() });
+    }
+    for (field, value) in [("publisher", &vm.image.publisher), ("offer", &vm.image.offer), ("sku", &vm.image.sku)] {
+        let ok = !value.is_empty()
+            && value.len() <= 64
+            && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !ok {
+            err(p("vm.image").key(field), K::ImageFieldInvalid { field, value: value.clone() });
+        }
+    }
+    if vm.image.version == "latest" {
+        err(p("vm.image.version"), K::ImageVersionLatest);
+    } else if !is_dotted_version(&vm.image.version) {
+        err(p("vm.image.version"), K::ImageVersionInvalid { value: vm.image.version.clone() });
+    }
+    if vm.security_type == SecurityType::TrustedLaunch && !is_gen2_sku(&vm.image.sku) {
+        err(p("vm.image.sku"), K::ImageNotGen2 { sku: vm.image.sku.clone() });
+    }
+    let minimum_disk = if vm.image.sku.contains("smalldisk") { 30 } else { 127 };
+    if vm.os_disk.size_gb < minimum_disk {
+        err(p("vm.osDisk.sizeGB"), K::OsDiskTooSmall { value: vm.os_disk.size_gb, minimum: minimum_disk });
+    } else if vm.os_disk.size_gb > 4095 {
+        err(p("vm.osDisk.sizeGB"), K::OsDiskTooLarge { value: vm.os_disk.size_gb });
+    }
+    let user = &vm.admin_username;
+    if let Some(reason) = username_problem(user) {
+        err(p("vm.adminUsername"), K::AdminUsernameInvalid { value: user.clone(), reason });
+    } else if facts::RESERVED_USERNAMES.iter().any(|r| r.eq_ignore_ascii_case(user)) {
+        err(p("vm.adminUsername"), K::AdminUsernameReserved { value: user.clone() });
+    }
+
+    // network
+    let mut seen_ports = BTreeSet::new();
+    for (i, port) in lab.network.inbound_ports.iter().enumerate() {
+        if !seen_ports.insert(*port) {
+            err(p("network.inboundPorts").index(i), K::InboundPortDuplicate { value: port_name(*port).into() });
+        }
+    }
+    if lab.network.inbound_ports.is_empty() {
+        err(p("network.inboundPorts"), K::NoInboundPorts);
+    }
+    let sources = &lab.network.allow_from;
+    if sources.iter().any(|s| s == "*") {
+        if sources.len() > 1 {
+            err(p("network.allowFrom"), K::AllowFromStarMixed);
+        } else if !lab.network.inbound_ports.is_empty() {
+            let ports = lab.network.inbound_ports.iter().map(|p| port_name(*p).to_string()).collect();
+            err(p("network.allowFrom[0]"), K::AllowFromAny { ports });
+        }
+    }
+    let mut seen_sources = BTreeSet::new();
+    for (i, source) in sources.iter().enumerate() {
+        if source == "*" {
+            continue;
+        }
+        let path = p("network.allowFrom").index(i);
+        match parse_cidr(source) {
+            Err(reason) => err(path, K::CidrInvalid { value: source.clone(), reason }),
+            Ok(Some(network)) => err(path, K::CidrHostBits { value: source.clone(), network }),
+            Ok(None) => {
+                if !seen_sources.insert(source.clone()) {
+                    err(path, K::CidrInvalid { value: source.clone(), reason: "it is listed more than once" });
+                }
+            }
+        }
+    }
+
+    // autoShutdown
+    let shutdown = &lab.auto_shutdown;
+    if !is_hh_mm(&shutdown.time) {
+        err(p("autoShutdown.time"), K::ShutdownTimeInvalid { value: shutdown.time.clone() });
+    }
+    if !facts::WINDOWS_TIME_ZONES.contains(&shutdown.time_zone.as_str()) {
+        err(
+            p("autoShutdown.timeZone"),
+            K::TimeZoneUnknown {
+                value: shutdown.time_zone.clone(),
+                suggestion: facts::suggest(&shutdown.time_zone, facts::WINDOWS_TIME_ZONES.iter().copied()),
+            },
+        );
+    }
+    if let Some(email) = &shutdown.notification_email {
+        if !is_email(email) {
+            err(p("autoShutdown.notificationEmail"), K::EmailInvalid { value: email.clone() });
+        }
+    }
+
+    // provisioning
+    let prov = &lab.provisioning;
+    let mut seen_features = BTreeSet::new();
+    for (i, feature) in prov.windows_features.iter().enumerate() {
+        let path = p("provisioning.windowsFeatures").index(i);
+        let ok = !feature.is_empty()
+            && feature.len() <= 128
+            && feature.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && feature.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !ok {
+            err(path, K::FeatureNameInvalid { value: feature.clone() });
+        } else if !seen_features.insert(feature.to_lowercase()) {
+            err(path, K::FeatureDuplicate { value: feature.clone() });
+        }
+    }
+    let docker = &prov.docker;
+    if docker.enabled && !seen_features.contains("containers") {
+        err(p("provisioning.docker.enabled"), K::DockerNeedsContainers);
+    }
+    if !is_dotted_version(&docker.version) {
+        err(p("provisioning.docker.version"), K::DockerVersionInvalid { value: docker.version.clone() });
+    }
+    check_url(&docker.install_script.url, &p("provisioning.docker.installScript.url"), &mut err);
+    if !is_sha256(&docker.install_script.sha256) {
+        err(p("provisioning.docker.installScript.sha256"), K::Sha256Invalid { value: docker.install_script.sha256.clone() });
+    }
+    if !is_image_ref(&docker.smoke_test_image) {
+        err(p("provisioning.docker.smokeTestImage"), K::ImageRefInvalid { value: docker.smoke_test_image.clone() });
+    }
+    if !is_windows_abs_dir(&prov.tools_dir) {
+        err(p("provisioning.toolsDir"), K::ToolsDirInvalid { value: prov.tools_dir.clone() });
+    }
+    let mut names = BTreeMap::new();
+    let mut dirs = BTreeMap::new();
+    for (i, tool) in prov.tools.iter().enumerate() {
+        let base = p("provisioning.tools").index(i);
+        if !is_short_name(&tool.name) {
+            err(base.key("name"), K::ToolNameInvalid { value: tool.name.clone() });
+        } else if names.insert(tool.name.clone(), i).is_some() {
+            err(base.key("name"), K::ToolNameDuplicate { value: tool.name.clone() });
+        }
+        check_url(&tool.url, &base.key("url"), &mut err);
+        if let Some(sha) = &tool.sha256 {
+            if !is_sha256(sha) {
+                err(base.key("sha256"), K::Sha256Invalid { value: sha.clone() });
+            }
+        }
+        match tool.kind {
+            ToolKind::Zip => {
+                let dir = tool.dir.as_deref().unwrap_or(&tool.name);
+                if let Some(reason) = folder_name_problem(dir) {
+                    let path = if tool.dir.is_some() { base.key("dir") } else { base.key("name") };
+                    err(path, K::ToolDirInvalid { value: dir.to_string(), reason });
+                } else if dirs.insert(dir.to_lowercase(), i).is_some() {
+                    err(base.key("dir"), K::ToolDirDuplicate { value: dir.to_string() });
+                }
+            }
+            ToolKind::AppInstaller => {
+                for (option, set) in [("dir", tool.dir.is_some()), ("addToPath", tool.add_to_path), ("verify", tool.verify.is_some())] {
+                    if set {
+                        err(base.key(option), K::ToolOptionNotForKind { option, kind: "appinstaller" });
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_url(url: &str, path: &FieldPath, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    let lower = url.to_ascii_lowercase();
+    if !lower.starts_with("https://") {
+        err(path.clone(), DiagnosticKind::UrlNotHttps { value: url.to_string() });
+        return;
+    }
+    let rest = &url["https://".len()..];
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let reason = if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("it contains whitespace or a control character")
+    } else if url.len() > 2048 {
+        Some("it is longer than 2048 characters")
+    } else if host.is_empty() || host.contains('@') {
+        Some("it has no host name (or embeds credentials)")
+    } else if !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) {
+        Some("its host name has characters a host name cannot have")
+    } else {
+        None
+    };
+    if let Some(reason) = reason {
+        err(path.clone(), DiagnosticKind::UrlInvalid { value: url.to_string(), reason });
+    }
+}
+
+/// Lab and tool names: `^[a-z][a-z0-9_-]{0,23}$`.
+fn is_short_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && name.len() <= 24
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// Resource group names: 1-90 characters, Unicode letters/digits, `_-.()`, not ending in `.`.
+fn resource_group_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > 90 {
+        return Some("must be 1-90 characters long");
+    }
+    if !name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c)) {
+        return Some("may contain only letters, digits, `_`, `-`, `.`, `(` and `)`");
+    }
+    if name.ends_with('.') {
+        return Some("must not end with a period");
+    }
+    None
+}
+
+/// VM resource names (as every target derives other names from it): 1-64 letters, digits,
+/// hyphens; starting with a letter or digit; not ending with a hyphen.
+fn vm_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 64 {
+        return Some("must be 1-64 characters long");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Some("may contain only letters, digits and hyphens");
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Some("must not start or end with a hyphen");
+    }
+    None
+}
+
+/// Windows computer names: at most 15 letters, digits or hyphens, not all digits, no trailing `-`.
+fn computer_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.len() > 15 {
+        return Some("is longer than 15 characters");
+    }
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Some("may contain only letters, digits and hyphens");
+    }
+    if name.chars().all(|c| c.is_ascii_digit()) {
+        return Some("must not be all digits");
+    }
+    if name.ends_with('-') {
+        return Some("must not end with a hyphen");
+    }
+    None
+}
+
+fn username_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() || name.chars().count() > 20 {
+        return Some("must be 1-20 characters long");
+    }
+    if name.ends_with('.') {
+        return Some("must not end with a period");
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control() || "\"/\\[]:;|=,+*?<>@%".contains(c)) {
+        return Some("contains a character Windows user names cannot have");
+    }
+    None
+}
+
+fn is_size_name(size: &str) -> bool {
+    size.strip_prefix("Standard_")
+        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 48 && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+fn is_gen2_sku(sku: &str) -> bool {
+    let sku = sku.to_ascii_lowercase();
+    sku.contains("azure-edition") || sku.ends_with("-g2") || sku.contains("-g2-") || sku.starts_with("2025-")
+}
+
+fn is_dotted_version(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 10 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn is_hh_mm(time: &str) -> bool {
+    let bytes = time.as_bytes();
+    bytes.len() == 5
+        && bytes[2] == b':'
+        && time[..2].parse::<u8>().is_ok_and(|h| h < 24 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_digit())
+        && time[3..].parse::<u8>().is_ok_and(|m| m < 60 && bytes[3].is_ascii_digit() && bytes[4].is_ascii_digit())
+}
+
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else { return false };
+    !local.is_empty()
+        && email.len() <= 254
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && local.chars().all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+        && domain.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+}
+
+fn is_sha256(value: &str) -> bool {
+    value.len() == 64 && value.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+fn is_image_ref(image: &str) -> bool {
+    !image.is_empty()
+        && image.len() <= 255
+        && image.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && image.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+}
+
+/// One Windows folder name (no separators), as used for `toolsDir` segments and tool `dir`s.
+fn folder_name_problem(name: &str) -> Option<&'static str> {
+    const RESERVED: &[&str] = &[
+        "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "lpt1",
+        "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+    ];
+    if name.is_empty() || name.chars().count() > 128 {
+        return Some("must be 1-128 characters long");
+    }
+    if name == "." || name == ".." {
+        return Some("must not be `.` or `..`");
+    }
+    if name.chars().any(|c| c.is_control() || "\\/:*?\"<>|".contains(c)) {
+        return Some("contains a character Windows folder names cannot have");
+    }
+    if name.ends_with(' ') || name.ends_with('.') {
+        return Some("must not end with a space or a period");
+    }
+    let stem = name.split('.').next().unwrap_or(name).trim_end().to_lowercase();
+    if RESERVED.contains(&stem.as_str()) {
+        return Some("is a reserved Windows device name");
+    }
+    None
+}
+
+fn is_windows_abs_dir(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    if bytes.len() < 3 || !bytes[0].is_ascii_alphabetic() || bytes[1] != b':' || bytes[2] != b'\\' || path.len() > 200 {
+        return false;
+    }
+    let rest = path[3..].trim_end_matches('\\');
+    rest.is_empty() || rest.split('\\').all(|segment| folder_name_problem(segment).is_none())
+}
+
+/// `Ok(None)`: a valid address or CIDR. `Ok(Some(net))`: a CIDR with host bits set.
+fn parse_cidr(value: &str) -> Result<Option<String>, &'static str> {
+    let (address, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let ip: IpAddr = address.parse().map_err(|_| "the address part is not an IPv4 or IPv6 address")?;
+    let Some(prefix) = prefix else { return Ok(None) };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let bits: u32 = prefix
+        .parse()
+        .ok()
+        .filter(|b| *b <= max && prefix.chars().all(|c| c.is_ascii_digit()))
+        .ok_or("the prefix length is not a number in range")?;
+    let network = match ip {
+        IpAddr::V4(v4) => {
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask))
+        }
+        IpAddr::V6(v6) => {
+            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+        }
+    };
+    if network == ip {
+        Ok(None)
+    } else {
+        Ok(Some(format!("{network}/{bits}")))
+    }
+}
+
+/// The name a port has in the lab file.
+#[must_use]
+pub fn port_name(port: InboundPort) -> &'static str {
+    match port {
+        InboundPort::Rdp => "rdp",
+        InboundPort::Ssh => "ssh",
+        InboundPort::WinrmHttps => "winrm-https",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_rules() {
+        assert!(is_short_name("wci") && is_short_name("a_b-1"));
+        assert!(!is_short_name("Wci") && !is_short_name("1x") && !is_short_name(&"a".repeat(25)));
+        assert!(computer_name_problem("wci-ws2022").is_none());
+        assert!(computer_name_problem("wci-ws2022-long-name").is_some());
+        assert!(computer_name_problem("12345").is_some());
+        assert!(resource_group_problem("krnl-yourname-wci").is_none());
+        assert!(resource_group_problem("rg.").is_some());
+        assert!(resource_group_problem("grupo-ñandú(1)").is_none());
+    }
+
+    #[test]
+    fn cidr_rules() {
+        assert_eq!(parse_cidr("203.0.113.0/24"), Ok(None));
+        assert_eq!(parse_cidr("203.0.113.7"), Ok(None));
+        assert_eq!(parse_cidr("203.0.113.7/24"), Ok(Some("203.0.113.0/24".into())));
+        assert!(parse_cidr("203.0.113.0/33").is_err());
+        assert!(parse_cidr("example.com").is_err());
+        assert_eq!(parse_cidr("2001:db8::/32"), Ok(None));
+    }
+
+    #[test]
+    fn time_and_paths() {
+        assert!(is_hh_mm("19:00") && is_hh_mm("00:59"));
+        assert!(!is_hh_mm("24:00") && !is_hh_mm("7:00") && !is_hh_mm("19:60") && !is_hh_mm("+1:00"));
+        assert!(is_windows_abs_dir(r"C:\bin") && is_windows_abs_dir(r"D:\tools\x"));
+        assert!(!is_windows_abs_dir("bin") && !is_windows_abs_dir(r"C:\a\..\b") && !is_windows_abs_dir(r"C:\a|b"));
+    }
+}

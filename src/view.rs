@@ -1,0 +1,389 @@
+//! The template context: a validated lab flattened into what templates need, every key present.
+//!
+//! Templates should not compute: derived values (resource names, port numbers, the shutdown time
+//! as `HHmm`, full tool folders) are computed once here, so every target states the same facts.
+//! Every field serializes (absence is `none`, never undefined), because the template
+//! environment runs with strict undefined behaviour.
+
+use serde::Serialize;
+
+use crate::model::{InboundPort, SecurityType, ToolKind, Verify};
+use crate::validate::{port_name, ValidLab};
+
+/// Everything a template may read.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabView {
+    /// Lab identity.
+    pub lab: LabInfo,
+    /// Azure placement.
+    pub azure: AzureView,
+    /// The VM.
+    pub vm: VmView,
+    /// Derived Azure resource names.
+    pub names: Names,
+    /// Inbound exposure.
+    pub network: NetworkView,
+    /// Auto-shutdown.
+    pub auto_shutdown: ShutdownView,
+    /// Provisioning inside the VM.
+    pub provisioning: ProvisioningView,
+    /// The generator.
+    pub generator: Generator,
+}
+
+/// Lab identity.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabInfo {
+    /// Lab name.
+    pub name: String,
+    /// Description, if any.
+    pub description: Option<String>,
+    /// Tags, sorted by key.
+    pub tags: Vec<Tag>,
+}
+
+/// One tag.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tag {
+    /// Tag name.
+    pub key: String,
+    /// Tag value.
+    pub value: String,
+}
+
+/// Azure placement.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AzureView {
+    /// Region.
+    pub location: String,
+    /// Resource group.
+    pub resource_group: String,
+}
+
+/// The VM.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VmView {
+    /// Azure resource name.
+    pub name: String,
+    /// Windows computer name.
+    pub computer_name: String,
+    /// Size.
+    pub size: String,
+    /// `Standard` or `TrustedLaunch`.
+    pub security_type: &'static str,
+    /// Whether Trusted Launch (Secure Boot + vTPM) is on.
+    pub trusted_launch: bool,
+    /// Image reference.
+    pub image: ImageView,
+    /// Admin user name.
+    pub admin_username: String,
+    /// OS disk.
+    pub os_disk: OsDiskView,
+}
+
+/// Image reference.
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageView {
+    /// Publisher.
+    pub publisher: String,
+    /// Offer.
+    pub offer: String,
+    /// SKU.
+    pub sku: String,
+    /// Version or `latest`.
+    pub version: String,
+}
+
+/// OS disk.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OsDiskView {
+    /// Storage type (Azure spelling).
+    pub storage_account_type: &'static str,
+    /// Size in GiB.
+    #[serde(rename = "sizeGB")]
+    pub size_gb: u64,
+}
+
+/// Names of the Azure resources, derived from the lab and VM names.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Names {
+    /// Virtual network.
+    pub vnet: String,
+    /// Subnet.
+    pub subnet: String,
+    /// Network security group.
+    pub nsg: String,
+    /// Public IP address.
+    pub public_ip: String,
+    /// Network interface.
+    pub nic: String,
+    /// OS disk.
+    pub os_disk: String,
+    /// The provisioning extension.
+    pub extension: String,
+    /// The auto-shutdown schedule (Azure requires exactly this name).
+    pub shutdown_schedule: String,
+}
+
+/// One inbound rule.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortView {
+    /// Lab name of the port (`rdp`, `ssh`, `winrm-https`).
+    pub name: &'static str,
+    /// TCP port.
+    pub port: u16,
+    /// NSG priority (unique, ascending in lab order).
+    pub priority: u16,
+    /// NSG rule name.
+    pub rule_name: String,
+    /// Human description of the rule.
+    pub description: String,
+}
+
+/// Inbound exposure.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkView {
+    /// RDP open.
+    pub rdp: bool,
+    /// SSH open (OpenSSH server installed).
+    pub ssh: bool,
+    /// WinRM HTTPS open (listener created).
+    pub winrm_https: bool,
+    /// Inbound rules, in lab order.
+    pub inbound_ports: Vec<PortView>,
+    /// Source prefixes written in the lab (may be `["*"]`).
+    pub allow_from: Vec<String>,
+    /// Whether the sources are a required deploy-time parameter (the lab listed none).
+    pub allow_from_parameter: bool,
+    /// Virtual network address space.
+    pub address_space: &'static str,
+    /// Subnet prefix.
+    pub subnet_prefix: &'static str,
+}
+
+/// Auto-shutdown.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShutdownView {
+    /// Enabled.
+    pub enabled: bool,
+    /// `HH:MM`.
+    pub time: String,
+    /// `HHmm`, as the schedule resource wants it.
+    #[serde(rename = "timeHHmm")]
+    pub time_hhmm: String,
+    /// Windows time zone id.
+    pub time_zone: String,
+    /// Notification e-mail, if any.
+    pub notification_email: Option<String>,
+}
+
+/// Provisioning inside the VM.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisioningView {
+    /// Windows features.
+    pub windows_features: Vec<String>,
+    /// Docker.
+    pub docker: DockerView,
+    /// Tools root folder.
+    pub tools_dir: String,
+    /// Tools.
+    pub tools: Vec<ToolView>,
+}
+
+/// Docker.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DockerView {
+    /// Install Docker.
+    pub enabled: bool,
+    /// Version.
+    pub version: String,
+    /// Install script URL.
+    pub install_script_url: String,
+    /// Install script SHA-256 (lowercase).
+    pub install_script_sha256: String,
+    /// Smoke-test image.
+    pub smoke_test_image: String,
+}
+
+/// One tool.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolView {
+    /// Name.
+    pub name: String,
+    /// `zip` or `appinstaller`.
+    pub kind: &'static str,
+    /// Download URL.
+    pub url: String,
+    /// SHA-256 (lowercase), if pinned.
+    pub sha256: Option<String>,
+    /// Full install folder (zips) or the tools root (appinstaller).
+    pub dir: String,
+    /// Put on the machine PATH.
+    pub add_to_path: bool,
+    /// Require valid Authenticode signatures.
+    pub verify_authenticode: bool,
+}
+
+/// The generator.
+#[derive(Clone, Debug, Serialize)]
+pub struct Generator {
+    /// `wcigen`.
+    pub name: &'static str,
+    /// Crate version.
+    pub version: &'static str,
+}
+
+fn port_number(port: InboundPort) -> u16 {
+    match port {
+        InboundPort::Rdp => 3389,
+        InboundPort::Ssh => 22,
+        InboundPort::WinrmHttps => 5986,
+    }
+}
+
+fn port_description(port: InboundPort) -> &'static str {
+    match port {
+        InboundPort::Rdp => "Remote Desktop (TCP 3389)",
+        InboundPort::Ssh => "OpenSSH (TCP 22)",
+        InboundPort::WinrmHttps => "WinRM over HTTPS (TCP 5986)",
+    }
+}
+
+impl LabView {
+    /// Build the context of a validated lab.
+    #[must_use]
+    pub fn new(valid: &ValidLab) -> Self {
+        let spec = valid.spec();
+        let vm = &spec.vm;
+        let ports = &spec.network.inbound_ports;
+        let tools_root = normalize_dir(&spec.provisioning.tools_dir);
+        Self {
+            lab: LabInfo {
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                tags: spec.azure.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect(),
+            },
+            azure: AzureView { location: spec.azure.location.clone(), resource_group: spec.azure.resource_group.clone() },
+            vm: VmView {
+                name: vm.name.clone(),
+                computer_name: valid.computer_name().to_string(),
+                size: vm.size.clone(),
+                security_type: match vm.security_type {
+                    SecurityType::Standard => "Standard",
+                    SecurityType::TrustedLaunch => "TrustedLaunch",
+                },
+                trusted_launch: vm.security_type == SecurityType::TrustedLaunch,
+                image: ImageView {
+                    publisher: vm.image.publisher.clone(),
+                    offer: vm.image.offer.clone(),
+                    sku: vm.image.sku.clone(),
+                    version: vm.image.version.clone(),
+                },
+                admin_username: vm.admin_username.clone(),
+                os_disk: OsDiskView {
+                    storage_account_type: vm.os_disk.storage_account_type.as_str(),
+                    size_gb: vm.os_disk.size_gb,
+                },
+            },
+            names: Names {
+                vnet: format!("{}-vnet", spec.name),
+                subnet: "default".into(),
+                nsg: format!("{}-nsg", spec.name),
+                public_ip: format!("{}-pip", vm.name),
+                nic: format!("{}-nic", vm.name),
+                os_disk: format!("{}-osdisk", vm.name),
+                extension: "wcigen-provision".into(),
+                shutdown_schedule: format!("shutdown-computevm-{}", vm.name),
+            },
+            network: NetworkView {
+                rdp: ports.contains(&InboundPort::Rdp),
+                ssh: ports.contains(&InboundPort::Ssh),
+                winrm_https: ports.contains(&InboundPort::WinrmHttps),
+                inbound_ports: ports
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| PortView {
+                        name: port_name(*p),
+                        port: port_number(*p),
+                        priority: 1000 + 10 * u16::try_from(i).unwrap_or(0),
+                        rule_name: format!("allow-{}", port_name(*p)),
+                        description: port_description(*p).into(),
+                    })
+                    .collect(),
+                allow_from: spec.network.allow_from.clone(),
+                allow_from_parameter: spec.network.allow_from.is_empty(),
+                address_space: "10.20.0.0/16",
+                subnet_prefix: "10.20.0.0/24",
+            },
+            auto_shutdown: ShutdownView {
+                enabled: spec.auto_shutdown.enabled,
+                time: spec.auto_shutdown.time.clone(),
+                time_hhmm: spec.auto_shutdown.time.replace(':', ""),
+                time_zone: spec.auto_shutdown.time_zone.clone(),
+                notification_email: spec.auto_shutdown.notification_email.clone(),
+            },
+            provisioning: ProvisioningView {
+                windows_features: spec.provisioning.windows_features.clone(),
+                docker: DockerView {
+                    enabled: spec.provisioning.docker.enabled,
+                    version: spec.provisioning.docker.version.clone(),
+                    install_script_url: spec.provisioning.docker.install_script.url.clone(),
+                    install_script_sha256: spec.provisioning.docker.install_script.sha256.to_lowercase(),
+                    smoke_test_image: spec.provisioning.docker.smoke_test_image.clone(),
+                },
+                tools_dir: tools_root.clone(),
+                tools: spec
+                    .provisioning
+                    .tools
+                    .iter()
+                    .map(|t| ToolView {
+                        name: t.name.clone(),
+                        kind: match t.kind {
+                            ToolKind::Zip => "zip",
+                            ToolKind::AppInstaller => "appinstaller",
+                        },
+                        url: t.url.clone(),
+                        sha256: t.sha256.as_ref().map(|s| s.to_lowercase()),
+                        dir: match t.kind {
+                            ToolKind::Zip => join_dir(&tools_root, t.dir.as_deref().unwrap_or(&t.name)),
+                            ToolKind::AppInstaller => tools_root.clone(),
+                        },
+                        add_to_path: t.add_to_path,
+                        verify_authenticode: t.verify == Some(Verify::Authenticode),
+                    })
+                    .collect(),
+            },
+            generator: Generator { name: "wcigen", version: env!("CARGO_PKG_VERSION") },
+        }
+    }
+}
+
+/// `C:\bin\` → `C:\bin`; a drive root keeps its backslash (`C:\`).
+fn normalize_dir(dir: &str) -> String {
+    let trimmed = dir.trim_end_matches('\\');
+    if trimmed.ends_with(':') {
+        format!("{trimmed}\\")
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn join_dir(root: &str, name: &str) -> String {
+    if root.ends_with('\\') {
+        format!("{root}{name}")
+    } else {
+        format!("{root}\\{name}")
+    }
+}
