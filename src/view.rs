@@ -387,3 +387,66 @@ fn join_dir(root: &str, name: &str) -> String {
         format!("{root}\\{name}")
     }
 }
+
+/// The provisioning script as the IaC targets embed it.
+///
+/// Every IaC target runs exactly `powershell/provision.ps1`. It is embedded gzip-compressed and
+/// base64-encoded in one command line, so no file hosting is needed and the command stays far
+/// below Windows' 32,767-character command-line limit; the command writes the script to
+/// `C:\ProgramData\wcigen\provision.ps1` byte for byte and runs it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScriptView {
+    /// Where the VM keeps the script (`%ProgramData%\wcigen\provision.ps1`).
+    pub vm_path: &'static str,
+    /// SHA-256 of the script file's bytes (lowercase hex), e.g. for `forceUpdateTag`.
+    pub sha256: String,
+    /// gzip of the script file's bytes, base64-encoded.
+    pub base64_gzip: String,
+    /// The complete command for a CustomScriptExtension's `commandToExecute` (unattended mode).
+    pub command_to_execute: String,
+    /// Size of the script in bytes.
+    pub size: usize,
+}
+
+impl ScriptView {
+    /// Build the embedding of the script's exact bytes (including its BOM).
+    #[must_use]
+    pub fn new(script: &[u8]) -> Self {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        use std::io::Write as _;
+
+        let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+        // Writing into a Vec cannot fail.
+        let _ = gz.write_all(script);
+        let compressed = gz.finish().unwrap_or_default();
+        let base64_gzip = base64::engine::general_purpose::STANDARD.encode(compressed);
+        let sha256 = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
+        let command_to_execute = format!(
+            "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command \"\
+$d = Join-Path $env:ProgramData 'wcigen'; $null = New-Item -ItemType Directory -Force -Path $d; \
+$p = Join-Path $d 'provision.ps1'; \
+$z = New-Object IO.Compression.GZipStream((New-Object IO.MemoryStream(,[Convert]::FromBase64String('{base64_gzip}'))), [IO.Compression.CompressionMode]::Decompress); \
+$f = [IO.File]::Create($p); $z.CopyTo($f); $f.Close(); $z.Close(); \
+& $p -Mode Unattended; exit $LASTEXITCODE\""
+        );
+        Self {
+            vm_path: r"C:\ProgramData\wcigen\provision.ps1",
+            sha256,
+            base64_gzip,
+            command_to_execute,
+            size: script.len(),
+        }
+    }
+}
+
+/// What a template receives: the lab view plus the embedded script.
+#[derive(Clone, Debug, Serialize)]
+pub struct TemplateContext {
+    /// The lab.
+    #[serde(flatten)]
+    pub view: LabView,
+    /// The provisioning script as embedded by the IaC targets.
+    pub script: ScriptView,
+}

@@ -15,7 +15,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehav
 use serde::Serialize;
 
 use crate::validate::ValidLab;
-use crate::view::LabView;
+use crate::view::{LabView, ScriptView, TemplateContext};
 
 /// A deployable form of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -23,17 +23,29 @@ use crate::view::LabView;
 pub enum Target {
     /// `powershell/provision.ps1`: the VM's whole set-up, run by every other target.
     Powershell,
+    /// `bicep/main.bicep` + parameters: `az deployment group create`.
+    Bicep,
+    /// `arm/azuredeploy.json` + parameters: the portal's "Deploy a custom template".
+    Arm,
+    /// `terraform/*.tf` (azurerm 4.x): `terraform init && terraform apply`.
+    Terraform,
+    /// `packer/lab.pkr.hcl` (azure-arm): `packer build` bakes the lab into an image.
+    Packer,
 }
 
 impl Target {
     /// Every target wcigen renders, in output order.
-    pub const ALL: &'static [Target] = &[Target::Powershell];
+    pub const ALL: &'static [Target] = &[Target::Powershell, Target::Bicep, Target::Arm, Target::Terraform, Target::Packer];
 
     /// The target's folder in the output directory.
     #[must_use]
     pub fn dir(self) -> &'static str {
         match self {
             Target::Powershell => "powershell",
+            Target::Bicep => "bicep",
+            Target::Arm => "arm",
+            Target::Terraform => "terraform",
+            Target::Packer => "packer",
         }
     }
 
@@ -41,6 +53,26 @@ impl Target {
     fn files(self) -> &'static [(&'static str, &'static str, Encoding)] {
         match self {
             Target::Powershell => &[("powershell/provision.ps1", "powershell/provision.ps1.j2", Encoding::Utf8Bom)],
+            Target::Bicep => &[
+                ("bicep/main.bicep", "bicep/main.bicep.j2", Encoding::Utf8),
+                ("bicep/main.parameters.json", "bicep/main.parameters.json.j2", Encoding::Utf8),
+            ],
+            Target::Arm => &[
+                ("arm/azuredeploy.json", "arm/azuredeploy.json.j2", Encoding::Utf8),
+                ("arm/azuredeploy.parameters.json", "arm/azuredeploy.parameters.json.j2", Encoding::Utf8),
+            ],
+            Target::Terraform => &[
+                ("terraform/versions.tf", "terraform/versions.tf.j2", Encoding::Utf8),
+                ("terraform/variables.tf", "terraform/variables.tf.j2", Encoding::Utf8),
+                ("terraform/main.tf", "terraform/main.tf.j2", Encoding::Utf8),
+                ("terraform/outputs.tf", "terraform/outputs.tf.j2", Encoding::Utf8),
+                ("terraform/terraform.tfvars.example", "terraform/terraform.tfvars.example.j2", Encoding::Utf8),
+            ],
+            Target::Packer => &[
+                ("packer/lab.pkr.hcl", "packer/lab.pkr.hcl.j2", Encoding::Utf8),
+                ("packer/variables.pkr.hcl", "packer/variables.pkr.hcl.j2", Encoding::Utf8),
+                ("packer/lab.pkrvars.hcl.example", "packer/lab.pkrvars.hcl.example.j2", Encoding::Utf8),
+            ],
         }
     }
 }
@@ -62,8 +94,21 @@ enum Encoding {
 }
 
 /// The embedded templates: (name, source). A test checks this matches `templates/`.
-pub const TEMPLATES: &[(&str, &str)] =
-    &[("powershell/provision.ps1.j2", include_str!("../../templates/powershell/provision.ps1.j2"))];
+pub const TEMPLATES: &[(&str, &str)] = &[
+    ("powershell/provision.ps1.j2", include_str!("../../templates/powershell/provision.ps1.j2")),
+    ("bicep/main.bicep.j2", include_str!("../../templates/bicep/main.bicep.j2")),
+    ("bicep/main.parameters.json.j2", include_str!("../../templates/bicep/main.parameters.json.j2")),
+    ("arm/azuredeploy.json.j2", include_str!("../../templates/arm/azuredeploy.json.j2")),
+    ("arm/azuredeploy.parameters.json.j2", include_str!("../../templates/arm/azuredeploy.parameters.json.j2")),
+    ("terraform/versions.tf.j2", include_str!("../../templates/terraform/versions.tf.j2")),
+    ("terraform/variables.tf.j2", include_str!("../../templates/terraform/variables.tf.j2")),
+    ("terraform/main.tf.j2", include_str!("../../templates/terraform/main.tf.j2")),
+    ("terraform/outputs.tf.j2", include_str!("../../templates/terraform/outputs.tf.j2")),
+    ("terraform/terraform.tfvars.example.j2", include_str!("../../templates/terraform/terraform.tfvars.example.j2")),
+    ("packer/lab.pkr.hcl.j2", include_str!("../../templates/packer/lab.pkr.hcl.j2")),
+    ("packer/variables.pkr.hcl.j2", include_str!("../../templates/packer/variables.pkr.hcl.j2")),
+    ("packer/lab.pkrvars.hcl.example.j2", include_str!("../../templates/packer/lab.pkrvars.hcl.example.j2")),
+];
 
 /// One rendered file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,6 +233,32 @@ pub fn environment() -> Result<Environment<'static>, RenderError> {
     Ok(env)
 }
 
+/// Render one template to text.
+fn render_template(env: &Environment<'_>, template: &str, context: &impl Serialize) -> Result<String, RenderError> {
+    let wrap = |e: Error| RenderError { template: template.to_string(), detail: format!("{e:#}") };
+    env.get_template(template).map_err(wrap)?.render(context).map_err(wrap)
+}
+
+fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(text.len() + 3);
+    if encoding == Encoding::Utf8Bom {
+        bytes.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+/// The bytes of `powershell/provision.ps1` for a lab (what every IaC target embeds).
+///
+/// # Errors
+/// A template defect.
+pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>, RenderError> {
+    let template = "powershell/provision.ps1.j2";
+    // The script template sees the same context shape as every other template.
+    let placeholder = TemplateContext { view: view.clone(), script: ScriptView::new(b"") };
+    Ok(encode(&render_template(env, template, &placeholder)?, Encoding::Utf8Bom))
+}
+
 /// Render the given targets of a validated lab, in a stable order.
 ///
 /// # Errors
@@ -195,23 +266,19 @@ pub fn environment() -> Result<Environment<'static>, RenderError> {
 pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, RenderError> {
     let env = environment()?;
     let view = LabView::new(lab);
+    let script = provision_script(&env, &view)?;
+    let context = TemplateContext { view, script: ScriptView::new(&script) };
     let mut targets = targets.to_vec();
     targets.sort();
     targets.dedup();
     let mut files = Vec::new();
     for target in targets {
         for (path, template, encoding) in target.files() {
-            let tmpl = env
-                .get_template(template)
-                .map_err(|e| RenderError { template: (*template).to_string(), detail: format!("{e:#}") })?;
-            let text = tmpl
-                .render(&view)
-                .map_err(|e| RenderError { template: (*template).to_string(), detail: format!("{e:#}") })?;
-            let mut bytes = Vec::with_capacity(text.len() + 3);
-            if *encoding == Encoding::Utf8Bom {
-                bytes.extend_from_slice(b"\xEF\xBB\xBF");
-            }
-            bytes.extend_from_slice(text.as_bytes());
+            let bytes = if *template == "powershell/provision.ps1.j2" {
+                script.clone()
+            } else {
+                encode(&render_template(&env, template, &context)?, *encoding)
+            };
             files.push(RenderedFile { path: (*path).to_string(), bytes });
         }
     }

@@ -1,1 +1,10 @@
+//! The single integration-test binary (one link step on a 2-core machine).
 
+mod common;
+
+mod azure_targets;
+mod cli;
+mod hcl_targets;
+mod powershell;
+mod schema;
+mod validation;

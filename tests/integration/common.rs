@@ -1,0 +1,72 @@
+//! Helpers shared by the integration tests: examples, rendering, and the conformance switch.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use wcigen::render::{self, RenderedFile, Target};
+use wcigen::source::SourceFile;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `examples/*.yaml`, sorted.
+pub fn examples() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// A short name for an example (`lab`, `bare`, ...), used in snapshot names.
+pub fn example_name(path: &Path) -> String {
+    path.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+/// Validate a lab text, panicking with the diagnostics when it is invalid.
+pub fn valid_lab_from_text(label: &str, text: &str) -> wcigen::validate::ValidLab {
+    let source = SourceFile { path: label.into(), text: text.into() };
+    match wcigen::check(&source) {
+        Ok(lab) => lab,
+        Err(d) => panic!("{label} is invalid: {d:#?}"),
+    }
+}
+
+/// Render every target of a lab file.
+pub fn render_file(path: &Path) -> Vec<RenderedFile> {
+    let text = std::fs::read_to_string(path).expect("readable lab");
+    render_text(&path.display().to_string(), &text)
+}
+
+/// Render every target of a lab text.
+pub fn render_text(label: &str, text: &str) -> Vec<RenderedFile> {
+    let lab = valid_lab_from_text(label, text);
+    render::render(&lab, Target::ALL).unwrap_or_else(|e| panic!("{label}: {e}"))
+}
+
+/// The rendered file at `path` (panics when missing).
+pub fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a RenderedFile {
+    files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("{path} was not rendered"))
+}
+
+/// `../shared/reference` when conformance tests are switched on (`WCIGEN_CONFORMANCE=1`).
+/// Returns `None` when they are off; panics loudly when they are on but the data is missing.
+pub fn conformance_reference() -> Option<PathBuf> {
+    if std::env::var("WCIGEN_CONFORMANCE").map_or(true, |v| v.is_empty() || v == "0") {
+        return None;
+    }
+    let dir = std::env::var_os("WCIGEN_SHARED")
+        .map_or_else(|| repo().join("../shared"), PathBuf::from)
+        .join("reference");
+    assert!(
+        dir.join("README.md").is_file(),
+        "WCIGEN_CONFORMANCE is set but {} is missing: put ../shared beside the repository or set WCIGEN_SHARED",
+        dir.display()
+    );
+    Some(dir)
+}
