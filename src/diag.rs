@@ -425,6 +425,9 @@ pub struct ResolvedDiagnostic {
     pub help: Option<String>,
     #[serde(skip)]
     caret_len: usize,
+    /// Whether the source line may be shown (never for a line holding a secret).
+    #[serde(skip)]
+    show_source: bool,
 }
 
 /// Attach file positions to diagnostics, in a stable order (by line, then code).
@@ -453,6 +456,7 @@ pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) 
                 message: d.kind.message(),
                 help: d.kind.help(),
                 caret_len,
+                show_source: d.kind != DiagnosticKind::PasswordInLab,
             }
         })
         .collect();
@@ -485,7 +489,7 @@ pub fn render_human(source: Option<&SourceFile>, diagnostics: &[ResolvedDiagnost
         if d.path != "(document)" {
             let _ = writeln!(out, "{pad} = field: {}", d.path);
         }
-        if let (Some(line_no), Some(col), Some(src)) = (d.line, d.column, source) {
+        if let (Some(line_no), Some(col), Some(src), true) = (d.line, d.column, source, d.show_source) {
             if let Some(text) = src.line(line_no) {
                 let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
                 let _ = writeln!(out, "{pad} |");

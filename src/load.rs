@@ -355,6 +355,11 @@ fn structural(
                 return;
             }
         }
+        // Unsigned integers carry `minimum: 0` in the schema.
+        ValidationErrorKind::Minimum { .. } if instance.as_i64().is_some_and(|n| n < 0) => out.push(Diagnostic::at(
+            path.clone(),
+            DiagnosticKind::WrongType { expected: "a whole number of at least 0".into(), found: "a negative number".into() },
+        )),
         // Patterns, lengths and ranges are checked by `validate` with specific wording.
         _ => {}
     }

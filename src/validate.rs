@@ -279,10 +279,13 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     let mut dirs = BTreeMap::new();
     for (i, tool) in prov.tools.iter().enumerate() {
         let base = p("provisioning.tools").index(i);
+        let mut name_reported = false;
         if !is_short_name(&tool.name) {
             err(base.key("name"), K::ToolNameInvalid { value: tool.name.clone() });
+            name_reported = true;
         } else if names.insert(tool.name.clone(), i).is_some() {
             err(base.key("name"), K::ToolNameDuplicate { value: tool.name.clone() });
+            name_reported = true;
         }
         check_url(&tool.url, &base.key("url"), &mut err);
         if let Some(sha) = &tool.sha256 {
@@ -293,7 +296,9 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         match tool.kind {
             ToolKind::Zip => {
                 let dir = tool.dir.as_deref().unwrap_or(&tool.name);
-                if let Some(reason) = folder_name_problem(dir) {
+                if tool.dir.is_none() && name_reported {
+                    // The folder is the name, already reported.
+                } else if let Some(reason) = folder_name_problem(dir) {
                     let path = if tool.dir.is_some() { base.key("dir") } else { base.key("name") };
                     err(path, K::ToolDirInvalid { value: dir.to_string(), reason });
                 } else if dirs.insert(dir.to_lowercase(), i).is_some() {

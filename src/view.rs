@@ -30,7 +30,26 @@ pub struct LabView {
     pub provisioning: ProvisioningView,
     /// The generator.
     pub generator: Generator,
+    /// Pinned Azure API versions.
+    pub api: ApiVersions,
 }
+
+/// The one pinned table of Azure API versions every ARM/Bicep resource uses. Each
+/// `type@apiVersion` must exist in the official schemas (`../shared/reference`); stable
+/// (non-preview) and no older than about two years, as the Bicep linter and arm-ttk require.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiVersions {
+    /// `Microsoft.Compute/virtualMachines` and `.../extensions`.
+    pub compute: &'static str,
+    /// `Microsoft.Network/*` (virtual networks, NSGs, public IPs, NICs).
+    pub network: &'static str,
+    /// `Microsoft.DevTestLab/schedules` (2018-09-15 is its only GA version).
+    pub dev_test_lab: &'static str,
+}
+
+/// The pinned API versions.
+pub const API_VERSIONS: ApiVersions = ApiVersions { compute: "2024-07-01", network: "2024-05-01", dev_test_lab: "2018-09-15" };
 
 /// Lab identity.
 #[derive(Clone, Debug, Serialize)]
@@ -366,6 +385,7 @@ impl LabView {
                     .collect(),
             },
             generator: Generator { name: "wcigen", version: env!("CARGO_PKG_VERSION") },
+            api: API_VERSIONS,
         }
     }
 }

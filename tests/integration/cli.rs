@@ -1,1 +1,178 @@
-//! (tests being written)
+//! Runs the CLI cases in `tests/cmd/cases.yaml` against the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::Deserialize;
+
+use crate::common::repo;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    #[serde(default)]
+    setup: Vec<Setup>,
+    args: Vec<String>,
+    status: i32,
+    #[serde(default)]
+    stdout: Vec<String>,
+    #[serde(default)]
+    stderr: Vec<String>,
+    #[serde(default)]
+    stderr_not: Vec<String>,
+    #[serde(default)]
+    files: Vec<String>,
+    #[serde(default)]
+    absent: Vec<String>,
+}
+
+/// One setup step: exactly one of the fields is set.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Setup {
+    write: Option<(String, String)>,
+    mkdir: Option<String>,
+    render: Option<String>,
+}
+
+fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_wcigen")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let dir = std::env::temp_dir().join(format!("wcigen-cli-{}-{slug}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn setup(tmp: &Path, step: &Setup) {
+    if let Some((path, text)) = &step.write {
+        {
+            let bytes: Vec<u8> = match text.as_str() {
+                "__LATIN1__" => b"version: 1\nname: caf\xe9\n".to_vec(),
+                "__HUGE__" => {
+                    let mut v = b"version: 1\ndescription: |\n".to_vec();
+                    while v.len() < 50 * 1024 * 1024 {
+                        v.extend_from_slice(b"  lorem ipsum dolor sit amet, consectetur adipiscing elit\n");
+                    }
+                    v
+                }
+                _ => text.as_bytes().to_vec(),
+            };
+            std::fs::write(tmp.join(path), bytes).unwrap();
+        }
+    }
+    if let Some(path) = &step.mkdir {
+        std::fs::create_dir_all(tmp.join(path)).unwrap();
+    }
+    if let Some(lab) = &step.render {
+        {
+            let status = Command::new(binary())
+                .args(["render", &repo().join(lab).display().to_string(), "-o", &tmp.join("out").display().to_string()])
+                .output()
+                .unwrap()
+                .status;
+            assert!(status.success());
+        }
+    }
+}
+
+#[test]
+fn cli_cases() {
+    let cases: Vec<Case> =
+        serde_yaml::from_str(&std::fs::read_to_string(repo().join("tests/cmd/cases.yaml")).unwrap()).unwrap();
+    assert!(cases.len() >= 20);
+    let mut failures = Vec::new();
+    for case in &cases {
+        let tmp = temp_dir(&case.name);
+        for step in &case.setup {
+            setup(&tmp, step);
+        }
+        let fill = |s: &str| s.replace("{repo}", &repo().display().to_string()).replace("{tmp}", &tmp.display().to_string());
+        let args: Vec<String> = case.args.iter().map(|a| fill(a)).collect();
+        let output = Command::new(binary()).args(&args).current_dir(&tmp).env("NO_COLOR", "1").output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let mut problems = Vec::new();
+        if output.status.code() != Some(case.status) {
+            problems.push(format!("exit {:?}, expected {}", output.status.code(), case.status));
+        }
+        for want in &case.stdout {
+            if !stdout.contains(&fill(want)) {
+                problems.push(format!("stdout lacks {want:?}"));
+            }
+        }
+        for want in &case.stderr {
+            if !stderr.contains(&fill(want)) {
+                problems.push(format!("stderr lacks {want:?}"));
+            }
+        }
+        for unwanted in &case.stderr_not {
+            if stderr.contains(unwanted.as_str()) || stdout.contains(unwanted.as_str()) {
+                problems.push(format!("output contains {unwanted:?}"));
+            }
+        }
+        if stderr.contains("panicked") {
+            problems.push("the process panicked".into());
+        }
+        for f in &case.files {
+            if !tmp.join(f).exists() {
+                problems.push(format!("{f} was not written"));
+            }
+        }
+        for f in &case.absent {
+            if tmp.join(f).exists() {
+                problems.push(format!("{f} exists but must not"));
+            }
+        }
+        if !problems.is_empty() {
+            failures.push(format!("{}: {problems:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", case.name));
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn init_output_validates() {
+    let tmp = temp_dir("init-validates");
+    let lab = tmp.join("lab.yaml");
+    assert!(Command::new(binary()).args(["init", &lab.display().to_string()]).status().unwrap().success());
+    assert_eq!(std::fs::read_to_string(&lab).unwrap(), wcigen::EXAMPLE_LAB);
+    assert!(Command::new(binary()).args(["validate", &lab.display().to_string()]).status().unwrap().success());
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn render_is_deterministic_on_disk() {
+    let tmp = temp_dir("deterministic");
+    for out in ["a", "b"] {
+        let status = Command::new(binary())
+            .args(["render", &repo().join("examples/lab.yaml").display().to_string(), "-o", &tmp.join(out).display().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    for entry in walk(&tmp.join("a")) {
+        let rel = entry.strip_prefix(tmp.join("a")).unwrap();
+        assert_eq!(std::fs::read(&entry).unwrap(), std::fs::read(tmp.join("b").join(rel)).unwrap(), "{}", rel.display());
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
