@@ -34,7 +34,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Validate a lab and write every target (or the chosen ones) into a folder.
-    #[command(after_help = "Examples:\n  wcigen render examples/lab.yaml\n  wcigen render lab.yaml -o out --target powershell\n  wcigen render lab.yaml -o out --check   # exit 1 when out/ differs")]
+    #[command(
+        after_help = "Examples:\n  wcigen render examples/lab.yaml\n  wcigen render lab.yaml -o out --target powershell\n  wcigen render lab.yaml -o out --check   # exit 1 when out/ differs"
+    )]
     Render {
         /// The lab file.
         lab: PathBuf,
@@ -55,7 +57,9 @@ enum Command {
         format: Format,
     },
     /// Check a lab file and report every problem (exit 0 when valid, 1 when not).
-    #[command(after_help = "Examples:\n  wcigen validate examples/lab.yaml\n  wcigen validate lab.yaml --format json")]
+    #[command(
+        after_help = "Examples:\n  wcigen validate examples/lab.yaml\n  wcigen validate lab.yaml --format json"
+    )]
     Validate {
         /// The lab file.
         lab: PathBuf,
@@ -90,7 +94,14 @@ enum Format {
 pub(crate) fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Render { lab, out, targets, force, check, format } => render_cmd(&lab, &out, &targets, force, check, format),
+        Command::Render {
+            lab,
+            out,
+            targets,
+            force,
+            check,
+            format,
+        } => render_cmd(&lab, &out, &targets, force, check, format),
         Command::Validate { lab, format } => validate_cmd(&lab, format),
         Command::Schema => {
             print_stdout(&load::lab_schema_text());
@@ -113,7 +124,9 @@ fn use_color() -> bool {
 }
 
 fn report(source: Option<&SourceFile>, label: &str, diagnostics: &[Diagnostic], format: Format) {
-    let spans = source.map(|s| SpanIndex::build(&s.text)).unwrap_or_default();
+    let spans = source
+        .map(|s| SpanIndex::build(&s.text))
+        .unwrap_or_default();
     let resolved: Vec<ResolvedDiagnostic> = diag::resolve(label, &spans, diagnostics);
     match format {
         Format::Human => print_stderr(&diag::render_human(source, &resolved, use_color())),
@@ -122,12 +135,15 @@ fn report(source: Option<&SourceFile>, label: &str, diagnostics: &[Diagnostic], 
 }
 
 /// Read, parse and validate; on failure print the diagnostics and return the exit code.
-fn load_valid(lab: &Path, format: Format) -> Result<(SourceFile, wcigen::validate::ValidLab), ExitCode> {
+fn load_valid(
+    lab: &Path,
+    format: Format,
+) -> Result<(SourceFile, wcigen::validate::ValidLab), ExitCode> {
     let label = lab.display().to_string();
     let source = match wcigen::read_lab(lab) {
         Ok(s) => s,
         Err(d) => {
-            report(None, &label, &[d], format);
+            report(None, &label, &[*d], format);
             return Err(ExitCode::from(1));
         }
     };
@@ -143,9 +159,18 @@ fn load_valid(lab: &Path, format: Format) -> Result<(SourceFile, wcigen::validat
 fn validate_cmd(lab: &Path, format: Format) -> ExitCode {
     match load_valid(lab, format) {
         Ok((source, valid)) => {
-            report(Some(&source), &lab.display().to_string(), valid.warnings(), format);
+            report(
+                Some(&source),
+                &lab.display().to_string(),
+                valid.warnings(),
+                format,
+            );
             if format == Format::Human {
-                print_stderr(&format!("{}: valid lab `{}`\n", lab.display(), valid.spec().name));
+                print_stderr(&format!(
+                    "{}: valid lab `{}`\n",
+                    lab.display(),
+                    valid.spec().name
+                ));
             }
             ExitCode::SUCCESS
         }
@@ -153,7 +178,14 @@ fn validate_cmd(lab: &Path, format: Format) -> ExitCode {
     }
 }
 
-fn render_cmd(lab: &Path, out: &Path, targets: &[Target], force: bool, check: bool, format: Format) -> ExitCode {
+fn render_cmd(
+    lab: &Path,
+    out: &Path,
+    targets: &[Target],
+    force: bool,
+    check: bool,
+    format: Format,
+) -> ExitCode {
     let (source, valid) = match load_valid(lab, format) {
         Ok(v) => v,
         Err(code) => return code,
@@ -162,7 +194,11 @@ fn render_cmd(lab: &Path, out: &Path, targets: &[Target], force: bool, check: bo
     if !valid.warnings().is_empty() {
         report(Some(&source), &label, valid.warnings(), format);
     }
-    let targets = if targets.is_empty() { Target::ALL.to_vec() } else { targets.to_vec() };
+    let targets = if targets.is_empty() {
+        Target::ALL.to_vec()
+    } else {
+        targets.to_vec()
+    };
     let files = match render::render(&valid, &targets) {
         Ok(files) => files,
         Err(e) => {
@@ -173,17 +209,32 @@ fn render_cmd(lab: &Path, out: &Path, targets: &[Target], force: bool, check: bo
     if check {
         let drift = output::check(out, &files);
         if drift.is_empty() {
-            print_stderr(&format!("{}: {} file(s) up to date\n", out.display(), files.len()));
+            print_stderr(&format!(
+                "{}: {} file(s) up to date\n",
+                out.display(),
+                files.len()
+            ));
             return ExitCode::SUCCESS;
         }
-        let mut text = format!("{}: {} file(s) differ from {}:\n", out.display(), drift.len(), lab.display());
+        let mut text = format!(
+            "{}: {} file(s) differ from {}:\n",
+            out.display(),
+            drift.len(),
+            lab.display()
+        );
         for d in &drift {
             match d {
                 output::Drift::Missing(p) => text.push_str(&format!("  missing  {p}\n")),
-                output::Drift::Changed(p, line) => text.push_str(&format!("  changed  {p} (first difference at line {line})\n")),
+                output::Drift::Changed(p, line) => text.push_str(&format!(
+                    "  changed  {p} (first difference at line {line})\n"
+                )),
             }
         }
-        text.push_str(&format!("help: run `wcigen render {} -o {}` and commit the result\n", lab.display(), out.display()));
+        text.push_str(&format!(
+            "help: run `wcigen render {} -o {}` and commit the result\n",
+            lab.display(),
+            out.display()
+        ));
         print_stderr(&text);
         return ExitCode::from(1);
     }
@@ -201,7 +252,10 @@ fn render_cmd(lab: &Path, out: &Path, targets: &[Target], force: bool, check: bo
 
 fn init_cmd(path: &Path, force: bool) -> ExitCode {
     if path.exists() && !force {
-        print_stderr(&format!("error: {} already exists\n   = help: pass --force to overwrite it\n", path.display()));
+        print_stderr(&format!(
+            "error: {} already exists\n   = help: pass --force to overwrite it\n",
+            path.display()
+        ));
         return ExitCode::from(1);
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -212,7 +266,11 @@ fn init_cmd(path: &Path, force: bool) -> ExitCode {
     }
     match std::fs::write(path, wcigen::EXAMPLE_LAB) {
         Ok(()) => {
-            print_stderr(&format!("wrote {}; next: wcigen render {}\n", path.display(), path.display()));
+            print_stderr(&format!(
+                "wrote {}; next: wcigen render {}\n",
+                path.display(),
+                path.display()
+            ));
             ExitCode::SUCCESS
         }
         Err(e) => {

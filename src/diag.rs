@@ -29,65 +29,188 @@ pub enum DiagnosticKind {
     // --- reading and parsing ---
     FileNotFound,
     FileIsDirectory,
-    FileTooLarge { bytes: u64, limit: u64 },
-    FileNotUtf8 { offset: usize },
-    FileUnreadable { reason: String },
-    YamlSyntax { reason: String },
+    FileTooLarge {
+        bytes: u64,
+        limit: u64,
+    },
+    FileNotUtf8 {
+        offset: usize,
+    },
+    FileUnreadable {
+        reason: String,
+    },
+    YamlSyntax {
+        reason: String,
+    },
     YamlNotMapping,
     YamlNonStringKey,
-    YamlUnsupportedValue { reason: String },
+    YamlUnsupportedValue {
+        reason: String,
+    },
     // --- structure (from the JSON Schema) ---
-    UnknownKey { key: String, parent: String, allowed: Vec<String>, suggestion: Option<String> },
-    MissingKey { key: String },
-    WrongType { expected: String, found: String },
-    UnknownValue { value: String, allowed: Vec<String>, suggestion: Option<String> },
+    UnknownKey {
+        key: String,
+        parent: String,
+        allowed: Vec<String>,
+        suggestion: Option<String>,
+    },
+    MissingKey {
+        key: String,
+    },
+    WrongType {
+        expected: String,
+        found: String,
+    },
+    UnknownValue {
+        value: String,
+        allowed: Vec<String>,
+        suggestion: Option<String>,
+    },
     PasswordInLab,
-    Structure { reason: String },
+    Structure {
+        reason: String,
+    },
     // --- semantic rules ---
-    VersionUnsupported { found: u64 },
-    LabNameInvalid { value: String },
-    ToolNameInvalid { value: String },
-    ToolNameDuplicate { value: String },
-    ToolDirInvalid { value: String, reason: &'static str },
-    ToolDirDuplicate { value: String },
-    ToolsDirInvalid { value: String },
-    ToolOptionNotForKind { option: &'static str, kind: &'static str },
-    RegionUnknown { value: String, suggestion: Option<String> },
-    ResourceGroupInvalid { value: String, reason: &'static str },
-    VmNameInvalid { value: String, reason: &'static str },
-    ComputerNameInvalid { value: String, reason: &'static str, from_vm_name: bool },
-    VmSizeInvalid { value: String },
-    VmSizeUnknown { value: String, suggestion: Option<String> },
-    VmSizeNoGen2 { value: String },
-    VmSizeNoNestedVirtualization { value: String },
-    ImageFieldInvalid { field: &'static str, value: String },
-    ImageVersionInvalid { value: String },
+    VersionUnsupported {
+        found: u64,
+    },
+    LabNameInvalid {
+        value: String,
+    },
+    ToolNameInvalid {
+        value: String,
+    },
+    ToolNameDuplicate {
+        value: String,
+    },
+    ToolDirInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    ToolDirDuplicate {
+        value: String,
+    },
+    ToolsDirInvalid {
+        value: String,
+    },
+    ToolOptionNotForKind {
+        option: &'static str,
+        kind: &'static str,
+    },
+    RegionUnknown {
+        value: String,
+        suggestion: Option<String>,
+    },
+    ResourceGroupInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    VmNameInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    ComputerNameInvalid {
+        value: String,
+        reason: &'static str,
+        from_vm_name: bool,
+    },
+    VmSizeInvalid {
+        value: String,
+    },
+    VmSizeUnknown {
+        value: String,
+        suggestion: Option<String>,
+    },
+    VmSizeNoGen2 {
+        value: String,
+    },
+    VmSizeNoNestedVirtualization {
+        value: String,
+    },
+    ImageFieldInvalid {
+        field: &'static str,
+        value: String,
+    },
+    ImageVersionInvalid {
+        value: String,
+    },
     ImageVersionLatest,
-    ImageNotGen2 { sku: String },
-    OsDiskTooSmall { value: u64, minimum: u64 },
-    OsDiskTooLarge { value: u64 },
-    AdminUsernameInvalid { value: String, reason: &'static str },
-    AdminUsernameReserved { value: String },
-    ShutdownTimeInvalid { value: String },
-    TimeZoneUnknown { value: String, suggestion: Option<String> },
-    EmailInvalid { value: String },
-    CidrInvalid { value: String, reason: &'static str },
-    CidrHostBits { value: String, network: String },
+    ImageNotGen2 {
+        sku: String,
+    },
+    OsDiskTooSmall {
+        value: u64,
+        minimum: u64,
+    },
+    OsDiskTooLarge {
+        value: u64,
+    },
+    AdminUsernameInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    AdminUsernameReserved {
+        value: String,
+    },
+    ShutdownTimeInvalid {
+        value: String,
+    },
+    TimeZoneUnknown {
+        value: String,
+        suggestion: Option<String>,
+    },
+    EmailInvalid {
+        value: String,
+    },
+    CidrInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    CidrHostBits {
+        value: String,
+        network: String,
+    },
     AllowFromStarMixed,
-    AllowFromAny { ports: Vec<String> },
-    InboundPortDuplicate { value: String },
+    AllowFromAny {
+        ports: Vec<String>,
+    },
+    InboundPortDuplicate {
+        value: String,
+    },
     NoInboundPorts,
-    UrlNotHttps { value: String },
-    UrlInvalid { value: String, reason: &'static str },
-    Sha256Invalid { value: String },
-    FeatureNameInvalid { value: String },
-    FeatureDuplicate { value: String },
+    UrlNotHttps {
+        value: String,
+    },
+    UrlInvalid {
+        value: String,
+        reason: &'static str,
+    },
+    Sha256Invalid {
+        value: String,
+    },
+    FeatureNameInvalid {
+        value: String,
+    },
+    FeatureDuplicate {
+        value: String,
+    },
     DockerNeedsContainers,
-    DockerVersionInvalid { value: String },
-    ImageRefInvalid { value: String },
-    TagInvalid { key: String, reason: &'static str },
-    TooManyTags { count: usize },
-    TextTooLong { limit: usize },
+    DockerVersionInvalid {
+        value: String,
+    },
+    ImageRefInvalid {
+        value: String,
+    },
+    TagInvalid {
+        key: String,
+        reason: &'static str,
+    },
+    TooManyTags {
+        count: usize,
+    },
+    TextTooLong {
+        limit: usize,
+    },
     TextControlCharacter,
 }
 
@@ -108,25 +231,45 @@ impl Diagnostic {
     /// A diagnostic about the value at `path`.
     #[must_use]
     pub fn at(path: FieldPath, kind: DiagnosticKind) -> Self {
-        Self { kind, path, position: None, at_key: false }
+        Self {
+            kind,
+            path,
+            position: None,
+            at_key: false,
+        }
     }
 
     /// A diagnostic about the key at `path` (unknown keys).
     #[must_use]
     pub fn at_key(path: FieldPath, kind: DiagnosticKind) -> Self {
-        Self { kind, path, position: None, at_key: true }
+        Self {
+            kind,
+            path,
+            position: None,
+            at_key: true,
+        }
     }
 
     /// A diagnostic about the whole file.
     #[must_use]
     pub fn file(kind: DiagnosticKind) -> Self {
-        Self { kind, path: FieldPath::root(), position: None, at_key: false }
+        Self {
+            kind,
+            path: FieldPath::root(),
+            position: None,
+            at_key: false,
+        }
     }
 
     /// A diagnostic at a known position.
     #[must_use]
     pub fn positioned(kind: DiagnosticKind, position: Option<Position>) -> Self {
-        Self { kind, path: FieldPath::root(), position, at_key: false }
+        Self {
+            kind,
+            path: FieldPath::root(),
+            position,
+            at_key: false,
+        }
     }
 
     /// Severity of this diagnostic.
@@ -137,7 +280,11 @@ impl Diagnostic {
 }
 
 fn list(items: &[String]) -> String {
-    items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn did_you_mean(suggestion: Option<&String>) -> String {
@@ -218,9 +365,10 @@ impl DiagnosticKind {
     pub fn severity(&self) -> Severity {
         use DiagnosticKind as K;
         match self {
-            K::ImageVersionLatest | K::VmSizeUnknown { .. } | K::AllowFromAny { .. } | K::NoInboundPorts => {
-                Severity::Warning
-            }
+            K::ImageVersionLatest
+            | K::VmSizeUnknown { .. }
+            | K::AllowFromAny { .. }
+            | K::NoInboundPorts => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -236,7 +384,9 @@ impl DiagnosticKind {
             K::FileTooLarge { bytes, limit } => {
                 format!("lab file is {bytes} bytes; labs larger than {limit} bytes are refused")
             }
-            K::FileNotUtf8 { offset } => format!("lab file is not UTF-8 text (first bad byte at offset {offset})"),
+            K::FileNotUtf8 { offset } => {
+                format!("lab file is not UTF-8 text (first bad byte at offset {offset})")
+            }
             K::FileUnreadable { reason } => format!("cannot read the lab file: {reason}"),
             K::YamlSyntax { reason } => format!("invalid YAML: {reason}"),
             K::YamlNotMapping => "the lab must be a YAML mapping (key: value pairs)".into(),
@@ -248,60 +398,111 @@ impl DiagnosticKind {
             K::UnknownValue { value, .. } => format!("`{value}` is not an accepted value"),
             K::PasswordInLab => "a lab file must not contain a password".into(),
             K::Structure { reason } => reason.clone(),
-            K::VersionUnsupported { found } => format!("lab format version {found} is not supported"),
+            K::VersionUnsupported { found } => {
+                format!("lab format version {found} is not supported")
+            }
             K::LabNameInvalid { value } => format!("lab name `{value}` is not a valid name"),
             K::ToolNameInvalid { value } => format!("tool name `{value}` is not a valid name"),
             K::ToolNameDuplicate { value } => format!("tool name `{value}` is used more than once"),
             K::ToolDirInvalid { value, reason } => format!("tool folder `{value}` {reason}"),
-            K::ToolDirDuplicate { value } => format!("tool folder `{value}` is used by more than one tool"),
+            K::ToolDirDuplicate { value } => {
+                format!("tool folder `{value}` is used by more than one tool")
+            }
             K::ToolsDirInvalid { value } => format!("`{value}` is not an absolute Windows folder"),
-            K::ToolOptionNotForKind { option, kind } => format!("`{option}` does not apply to a tool of kind `{kind}`"),
+            K::ToolOptionNotForKind { option, kind } => {
+                format!("`{option}` does not apply to a tool of kind `{kind}`")
+            }
             K::RegionUnknown { value, .. } => format!("`{value}` is not an Azure region name"),
-            K::ResourceGroupInvalid { value, reason } => format!("resource group name `{value}` {reason}"),
+            K::ResourceGroupInvalid { value, reason } => {
+                format!("resource group name `{value}` {reason}")
+            }
             K::VmNameInvalid { value, reason } => format!("VM name `{value}` {reason}"),
-            K::ComputerNameInvalid { value, reason, from_vm_name: true } => {
+            K::ComputerNameInvalid {
+                value,
+                reason,
+                from_vm_name: true,
+            } => {
                 format!("VM name `{value}` cannot be the Windows computer name: it {reason}")
             }
-            K::ComputerNameInvalid { value, reason, from_vm_name: false } => {
+            K::ComputerNameInvalid {
+                value,
+                reason,
+                from_vm_name: false,
+            } => {
                 format!("computer name `{value}` {reason}")
             }
             K::VmSizeInvalid { value } => format!("`{value}` is not an Azure VM size name"),
             K::VmSizeUnknown { value, .. } => {
                 format!("VM size `{value}` is not in wcigen's size table; its Gen2 and nested-virtualization support is unchecked")
             }
-            K::VmSizeNoGen2 { value } => format!("VM size `{value}` does not support Generation 2 images"),
+            K::VmSizeNoGen2 { value } => {
+                format!("VM size `{value}` does not support Generation 2 images")
+            }
             K::VmSizeNoNestedVirtualization { value } => {
                 format!("VM size `{value}` does not support nested virtualization, which the `Hyper-V` feature needs")
             }
-            K::ImageFieldInvalid { field, value } => format!("image {field} `{value}` is not a valid marketplace name"),
-            K::ImageVersionInvalid { value } => format!("image version `{value}` is neither `latest` nor MAJOR.MINOR.PATCH"),
+            K::ImageFieldInvalid { field, value } => {
+                format!("image {field} `{value}` is not a valid marketplace name")
+            }
+            K::ImageVersionInvalid { value } => {
+                format!("image version `{value}` is neither `latest` nor MAJOR.MINOR.PATCH")
+            }
             K::ImageVersionLatest => "image version `latest` makes the lab not reproducible".into(),
-            K::ImageNotGen2 { sku } => format!("image SKU `{sku}` is a Generation 1 image; Trusted Launch needs Generation 2"),
-            K::OsDiskTooSmall { value, minimum } => format!("OS disk of {value} GiB is smaller than the image ({minimum} GiB)"),
-            K::OsDiskTooLarge { value } => format!("OS disk of {value} GiB exceeds Azure's 4095 GiB limit for OS disks"),
-            K::AdminUsernameInvalid { value, reason } => format!("admin username `{value}` {reason}"),
-            K::AdminUsernameReserved { value } => format!("admin username `{value}` is reserved by Azure"),
+            K::ImageNotGen2 { sku } => format!(
+                "image SKU `{sku}` is a Generation 1 image; Trusted Launch needs Generation 2"
+            ),
+            K::OsDiskTooSmall { value, minimum } => {
+                format!("OS disk of {value} GiB is smaller than the image ({minimum} GiB)")
+            }
+            K::OsDiskTooLarge { value } => {
+                format!("OS disk of {value} GiB exceeds Azure's 4095 GiB limit for OS disks")
+            }
+            K::AdminUsernameInvalid { value, reason } => {
+                format!("admin username `{value}` {reason}")
+            }
+            K::AdminUsernameReserved { value } => {
+                format!("admin username `{value}` is reserved by Azure")
+            }
             K::ShutdownTimeInvalid { value } => format!("`{value}` is not a time of day as HH:MM"),
             K::TimeZoneUnknown { value, .. } => format!("`{value}` is not a Windows time zone id"),
             K::EmailInvalid { value } => format!("`{value}` is not an e-mail address"),
-            K::CidrInvalid { value, reason } => format!("`{value}` is not an IP address or CIDR: {reason}"),
-            K::CidrHostBits { value, .. } => format!("CIDR `{value}` has host bits set"),
-            K::AllowFromStarMixed => "`*` (any source) is listed together with other sources".into(),
-            K::AllowFromAny { ports } => {
-                format!("inbound ports {} are open to any source address on the internet", list(ports))
+            K::CidrInvalid { value, reason } => {
+                format!("`{value}` is not an IP address or CIDR: {reason}")
             }
-            K::InboundPortDuplicate { value } => format!("inbound port `{value}` is listed more than once"),
-            K::NoInboundPorts => "no inbound ports: the VM will not be reachable from outside Azure".into(),
+            K::CidrHostBits { value, .. } => format!("CIDR `{value}` has host bits set"),
+            K::AllowFromStarMixed => {
+                "`*` (any source) is listed together with other sources".into()
+            }
+            K::AllowFromAny { ports } => {
+                format!(
+                    "inbound ports {} are open to any source address on the internet",
+                    list(ports)
+                )
+            }
+            K::InboundPortDuplicate { value } => {
+                format!("inbound port `{value}` is listed more than once")
+            }
+            K::NoInboundPorts => {
+                "no inbound ports: the VM will not be reachable from outside Azure".into()
+            }
             K::UrlNotHttps { value } => format!("`{value}` is not an https:// URL"),
             K::UrlInvalid { value, reason } => format!("`{value}` is not a valid URL: {reason}"),
             K::Sha256Invalid { value } => format!("`{value}` is not a SHA-256 digest"),
             K::FeatureNameInvalid { value } => format!("`{value}` is not a Windows feature name"),
-            K::FeatureDuplicate { value } => format!("Windows feature `{value}` is listed more than once"),
-            K::DockerNeedsContainers => "Docker is enabled but the `Containers` feature is not in `windowsFeatures`".into(),
-            K::DockerVersionInvalid { value } => format!("Docker version `{value}` is not MAJOR.MINOR.PATCH"),
+            K::FeatureDuplicate { value } => {
+                format!("Windows feature `{value}` is listed more than once")
+            }
+            K::DockerNeedsContainers => {
+                "Docker is enabled but the `Containers` feature is not in `windowsFeatures`".into()
+            }
+            K::DockerVersionInvalid { value } => {
+                format!("Docker version `{value}` is not MAJOR.MINOR.PATCH")
+            }
             K::ImageRefInvalid { value } => format!("`{value}` is not a container image reference"),
             K::TagInvalid { key, reason } => format!("tag `{key}` {reason}"),
-            K::TooManyTags { count } => format!("{count} tags given; Azure allows at most 50 per resource"),
+            K::TooManyTags { count } => {
+                format!("{count} tags given; Azure allows at most 50 per resource")
+            }
             K::TextTooLong { limit } => format!("text is longer than {limit} characters"),
             K::TextControlCharacter => "text contains a control character".into(),
         }
@@ -432,7 +633,11 @@ pub struct ResolvedDiagnostic {
 
 /// Attach file positions to diagnostics, in a stable order (by line, then code).
 #[must_use]
-pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) -> Vec<ResolvedDiagnostic> {
+pub fn resolve(
+    file_label: &str,
+    spans: &SpanIndex,
+    diagnostics: &[Diagnostic],
+) -> Vec<ResolvedDiagnostic> {
     let mut out: Vec<ResolvedDiagnostic> = diagnostics
         .iter()
         .map(|d| {
@@ -440,7 +645,11 @@ pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) 
                 Some(p) => (Some(p), 1),
                 None => match spans.lookup(&d.path) {
                     Some(span) => {
-                        let (p, len) = if d.at_key { span.key.unwrap_or(span.value) } else { span.value };
+                        let (p, len) = if d.at_key {
+                            span.key.unwrap_or(span.value)
+                        } else {
+                            span.value
+                        };
                         (Some(p), len)
                     }
                     None => (None, 1),
@@ -461,8 +670,20 @@ pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) 
         })
         .collect();
     out.sort_by(|a, b| {
-        (a.line.unwrap_or(0), a.column.unwrap_or(0), a.severity, a.code, &a.path)
-            .cmp(&(b.line.unwrap_or(0), b.column.unwrap_or(0), b.severity, b.code, &b.path))
+        (
+            a.line.unwrap_or(0),
+            a.column.unwrap_or(0),
+            a.severity,
+            a.code,
+            &a.path,
+        )
+            .cmp(&(
+                b.line.unwrap_or(0),
+                b.column.unwrap_or(0),
+                b.severity,
+                b.code,
+                &b.path,
+            ))
     });
     out
 }
@@ -470,15 +691,30 @@ pub fn resolve(file_label: &str, spans: &SpanIndex, diagnostics: &[Diagnostic]) 
 /// Render diagnostics for a person: `error[code]: message`, the location, the source line with a
 /// caret under the value, and the fix. ANSI colour only when `color` is set.
 #[must_use]
-pub fn render_human(source: Option<&SourceFile>, diagnostics: &[ResolvedDiagnostic], color: bool) -> String {
-    let paint = |code: &str, text: &str| if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() };
+pub fn render_human(
+    source: Option<&SourceFile>,
+    diagnostics: &[ResolvedDiagnostic],
+    color: bool,
+) -> String {
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    };
     let mut out = String::new();
     for d in diagnostics {
         let (label, tint) = match d.severity {
             Severity::Error => ("error", "1;31"),
             Severity::Warning => ("warning", "1;33"),
         };
-        let _ = writeln!(out, "{}: {}", paint(tint, &format!("{label}[{}]", d.code)), paint("1", &d.message));
+        let _ = writeln!(
+            out,
+            "{}: {}",
+            paint(tint, &format!("{label}[{}]", d.code)),
+            paint("1", &d.message)
+        );
         let location = match (d.line, d.column) {
             (Some(l), Some(c)) => format!("{}:{l}:{c}", d.file),
             _ => d.file.clone(),
@@ -489,13 +725,23 @@ pub fn render_human(source: Option<&SourceFile>, diagnostics: &[ResolvedDiagnost
         if d.path != "(document)" {
             let _ = writeln!(out, "{pad} = field: {}", d.path);
         }
-        if let (Some(line_no), Some(col), Some(src), true) = (d.line, d.column, source, d.show_source) {
+        if let (Some(line_no), Some(col), Some(src), true) =
+            (d.line, d.column, source, d.show_source)
+        {
             if let Some(text) = src.line(line_no) {
-                let shown: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                let shown: String = text
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {shown}");
                 let caret = "^".repeat(d.caret_len.max(1));
-                let _ = writeln!(out, "{pad} | {}{}", " ".repeat(col.saturating_sub(1)), paint(tint, &caret));
+                let _ = writeln!(
+                    out,
+                    "{pad} | {}{}",
+                    " ".repeat(col.saturating_sub(1)),
+                    paint(tint, &caret)
+                );
             }
         }
         if let Some(help) = &d.help {
@@ -503,7 +749,10 @@ pub fn render_human(source: Option<&SourceFile>, diagnostics: &[ResolvedDiagnost
         }
         out.push('\n');
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let warnings = diagnostics.len() - errors;
     if errors > 0 || warnings > 0 {
         let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");

@@ -33,15 +33,20 @@ pub const EXAMPLE_LAB: &str = include_str!("../examples/lab.yaml");
 ///
 /// # Errors
 /// A diagnostic about the file (missing, a directory, too large, not UTF-8, unreadable).
-pub fn read_lab(path: &Path) -> Result<SourceFile, Diagnostic> {
+pub fn read_lab(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
     SourceFile::read(path).map_err(|e| {
-        Diagnostic::file(match e {
+        Box::new(Diagnostic::file(match e {
             ReadError::NotFound => DiagnosticKind::FileNotFound,
             ReadError::IsDirectory => DiagnosticKind::FileIsDirectory,
-            ReadError::TooLarge(bytes) => DiagnosticKind::FileTooLarge { bytes, limit: source::MAX_LAB_BYTES },
+            ReadError::TooLarge(bytes) => DiagnosticKind::FileTooLarge {
+                bytes,
+                limit: source::MAX_LAB_BYTES,
+            },
             ReadError::NotUtf8(offset) => DiagnosticKind::FileNotUtf8 { offset },
-            ReadError::Io(e) => DiagnosticKind::FileUnreadable { reason: e.kind().to_string() },
-        })
+            ReadError::Io(e) => DiagnosticKind::FileUnreadable {
+                reason: e.kind().to_string(),
+            },
+        }))
     })
 }
 

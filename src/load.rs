@@ -31,7 +31,9 @@ pub fn lab_schema_text() -> String {
 
 fn schema_validator() -> Option<&'static jsonschema::Validator> {
     static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(&lab_schema()).ok()).as_ref()
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(&lab_schema()).ok())
+        .as_ref()
 }
 
 /// Parse a lab file into the model, or report every structural problem.
@@ -39,7 +41,8 @@ fn schema_validator() -> Option<&'static jsonschema::Validator> {
 /// # Errors
 /// The diagnostics (all errors) when the text is not a structurally valid lab.
 pub fn parse(source: &SourceFile) -> Result<LabSpec, Vec<Diagnostic>> {
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&source.text).map_err(|e| vec![yaml_error(&e)])?;
+    let yaml: serde_yaml::Value =
+        serde_yaml::from_str(&source.text).map_err(|e| vec![yaml_error(&e)])?;
     let json = yaml_to_json(&yaml, &FieldPath::root())?;
     if !json.is_object() {
         return Err(vec![Diagnostic::file(DiagnosticKind::YamlNotMapping)]);
@@ -47,23 +50,38 @@ pub fn parse(source: &SourceFile) -> Result<LabSpec, Vec<Diagnostic>> {
     let mut diagnostics = Vec::new();
     find_passwords(&json, &FieldPath::root(), &mut diagnostics);
     let Some(validator) = schema_validator() else {
-        return Err(vec![Diagnostic::file(DiagnosticKind::Structure { reason: "internal error: the lab schema does not compile".into() })]);
+        return Err(vec![Diagnostic::file(DiagnosticKind::Structure {
+            reason: "internal error: the lab schema does not compile".into(),
+        })]);
     };
     let schema = lab_schema();
     for error in validator.iter_errors(&json) {
         let path = to_field_path(&json, error.instance_path().iter());
-        structural(&schema, &json, &path, error.kind(), error.instance(), &mut diagnostics);
+        structural(
+            &schema,
+            &json,
+            &path,
+            error.kind(),
+            error.instance(),
+            &mut diagnostics,
+        );
     }
     diagnostics.dedup();
     if !diagnostics.is_empty() {
         return Err(diagnostics);
     }
-    serde_json::from_value(json)
-        .map_err(|e| vec![Diagnostic::file(DiagnosticKind::Structure { reason: e.to_string() })])
+    serde_json::from_value(json).map_err(|e| {
+        vec![Diagnostic::file(DiagnosticKind::Structure {
+            reason: e.to_string(),
+        })]
+    })
 }
 
 fn yaml_error(error: &serde_yaml::Error) -> Diagnostic {
-    let position = error.location().map(|l| Position { line: l.line(), column: l.column() });
+    let position = error.location().map(|l| Position {
+        line: l.line(),
+        column: l.column(),
+    });
     let mut reason = error.to_string();
     // serde_yaml appends " at line L column C"; the position is shown separately.
     if let Some(i) = reason.find(" at line ") {
@@ -88,7 +106,9 @@ fn yaml_to_json(value: &serde_yaml::Value, path: &FieldPath) -> Result<Value, Ve
                     None => {
                         return Err(vec![Diagnostic::at(
                             path.clone(),
-                            DiagnosticKind::YamlUnsupportedValue { reason: "a non-finite number".into() },
+                            DiagnosticKind::YamlUnsupportedValue {
+                                reason: "a non-finite number".into(),
+                            },
                         )])
                     }
                 }
@@ -106,7 +126,10 @@ fn yaml_to_json(value: &serde_yaml::Value, path: &FieldPath) -> Result<Value, Ve
             let mut out = serde_json::Map::new();
             for (k, v) in map {
                 let Y::String(key) = k else {
-                    return Err(vec![Diagnostic::at(path.clone(), DiagnosticKind::YamlNonStringKey)]);
+                    return Err(vec![Diagnostic::at(
+                        path.clone(),
+                        DiagnosticKind::YamlNonStringKey,
+                    )]);
                 };
                 out.insert(key.clone(), yaml_to_json(v, &path.key(key))?);
             }
@@ -115,7 +138,9 @@ fn yaml_to_json(value: &serde_yaml::Value, path: &FieldPath) -> Result<Value, Ve
         Y::Tagged(tagged) => {
             return Err(vec![Diagnostic::at(
                 path.clone(),
-                DiagnosticKind::YamlUnsupportedValue { reason: format!("the YAML tag `{}`", tagged.tag) },
+                DiagnosticKind::YamlUnsupportedValue {
+                    reason: format!("the YAML tag `{}`", tagged.tag),
+                },
             )])
         }
     })
@@ -126,9 +151,16 @@ fn find_passwords(value: &Value, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                let normalized: String = k.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+                let normalized: String = k
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_lowercase();
                 if normalized.contains("password") {
-                    out.push(Diagnostic::at_key(path.key(k), DiagnosticKind::PasswordInLab));
+                    out.push(Diagnostic::at_key(
+                        path.key(k),
+                        DiagnosticKind::PasswordInLab,
+                    ));
                 }
                 find_passwords(v, &path.key(k), out);
             }
@@ -142,7 +174,10 @@ fn find_passwords(value: &Value, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn to_field_path<'a>(root: &Value, segments: impl Iterator<Item = jsonschema::paths::LocationSegment<'a>>) -> FieldPath {
+fn to_field_path<'a>(
+    root: &Value,
+    segments: impl Iterator<Item = jsonschema::paths::LocationSegment<'a>>,
+) -> FieldPath {
     use jsonschema::paths::LocationSegment as L;
     let mut path = FieldPath::root();
     let mut node = Some(root);
@@ -197,7 +232,11 @@ fn expected_type_name(kind: &jsonschema::error::TypeKind) -> String {
                 JsonType::Object,
                 JsonType::Null,
             ];
-            all.into_iter().filter(|t| set.contains(*t)).map(describe).collect::<Vec<_>>().join(" or ")
+            all.into_iter()
+                .filter(|t| set.contains(*t))
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join(" or ")
         }
     }
 }
@@ -229,7 +268,10 @@ fn resolve<'s>(root: &'s Value, mut node: &'s Value) -> Option<&'s Value> {
         }
         // `Option<T>` of a referenced type: `anyOf: [{$ref}, {type: null}]`.
         if let Some(branches) = node.get("anyOf").and_then(Value::as_array) {
-            if let Some(first) = branches.iter().find(|b| b.get("type").and_then(Value::as_str) != Some("null")) {
+            if let Some(first) = branches
+                .iter()
+                .find(|b| b.get("type").and_then(Value::as_str) != Some("null"))
+            {
                 node = first;
                 continue;
             }
@@ -267,7 +309,11 @@ fn structural(
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(schema, path);
             for key in unexpected {
-                let normalized = key.chars().filter(char::is_ascii_alphanumeric).collect::<String>().to_lowercase();
+                let normalized = key
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_lowercase();
                 if normalized.contains("password") {
                     continue; // reported by `find_passwords` with deploy-time instructions
                 }
@@ -285,28 +331,48 @@ fn structural(
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default().to_string();
-            let full = if path.0.is_empty() { key.clone() } else { format!("{path}.{key}") };
-            out.push(Diagnostic::at_key(path.clone(), DiagnosticKind::MissingKey { key: full }));
+            let full = if path.0.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            out.push(Diagnostic::at_key(
+                path.clone(),
+                DiagnosticKind::MissingKey { key: full },
+            ));
         }
         ValidationErrorKind::Type { kind } => out.push(Diagnostic::at(
             path.clone(),
-            DiagnosticKind::WrongType { expected: expected_type_name(kind), found: json_type_name(instance).into() },
+            DiagnosticKind::WrongType {
+                expected: expected_type_name(kind),
+                found: json_type_name(instance).into(),
+            },
         )),
         ValidationErrorKind::Enum { options } => {
-            let allowed: Vec<String> =
-                options.as_array().into_iter().flatten().filter_map(|o| o.as_str().map(String::from)).collect();
+            let allowed: Vec<String> = options
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o.as_str().map(String::from))
+                .collect();
             match instance.as_str() {
                 Some(value) => out.push(Diagnostic::at(
                     path.clone(),
                     DiagnosticKind::UnknownValue {
                         value: value.to_string(),
-                        suggestion: crate::facts::suggest(value, allowed.iter().map(String::as_str)),
+                        suggestion: crate::facts::suggest(
+                            value,
+                            allowed.iter().map(String::as_str),
+                        ),
                         allowed,
                     },
                 )),
                 None => out.push(Diagnostic::at(
                     path.clone(),
-                    DiagnosticKind::WrongType { expected: "a string".into(), found: json_type_name(instance).into() },
+                    DiagnosticKind::WrongType {
+                        expected: "a string".into(),
+                        found: json_type_name(instance).into(),
+                    },
                 )),
             }
         }
@@ -316,12 +382,17 @@ fn structural(
                 .iter()
                 .flatten()
                 .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Constant { expected_value } => expected_value.as_str().map(String::from),
+                    ValidationErrorKind::Constant { expected_value } => {
+                        expected_value.as_str().map(String::from)
+                    }
                     _ => None,
                 })
                 .collect();
             let only_consts_or_types = context.iter().flatten().all(|e| {
-                matches!(e.kind(), ValidationErrorKind::Constant { .. } | ValidationErrorKind::Type { .. })
+                matches!(
+                    e.kind(),
+                    ValidationErrorKind::Constant { .. } | ValidationErrorKind::Type { .. }
+                )
             });
             if !consts.is_empty() && only_consts_or_types {
                 match instance.as_str() {
@@ -329,13 +400,19 @@ fn structural(
                         path.clone(),
                         DiagnosticKind::UnknownValue {
                             value: value.to_string(),
-                            suggestion: crate::facts::suggest(value, consts.iter().map(String::as_str)),
+                            suggestion: crate::facts::suggest(
+                                value,
+                                consts.iter().map(String::as_str),
+                            ),
                             allowed: consts,
                         },
                     )),
                     None => out.push(Diagnostic::at(
                         path.clone(),
-                        DiagnosticKind::WrongType { expected: "a string".into(), found: json_type_name(instance).into() },
+                        DiagnosticKind::WrongType {
+                            expected: "a string".into(),
+                            found: json_type_name(instance).into(),
+                        },
                     )),
                 }
                 return;
@@ -343,7 +420,12 @@ fn structural(
             // An optional value: report the non-null branch's problems.
             for branch in context {
                 let null_only = branch.iter().all(|e| {
-                    matches!(e.kind(), ValidationErrorKind::Type { kind: jsonschema::error::TypeKind::Single(JsonType::Null) })
+                    matches!(
+                        e.kind(),
+                        ValidationErrorKind::Type {
+                            kind: jsonschema::error::TypeKind::Single(JsonType::Null)
+                        }
+                    )
                 });
                 if null_only {
                     continue;
@@ -356,10 +438,14 @@ fn structural(
             }
         }
         // Unsigned integers carry `minimum: 0` in the schema.
-        ValidationErrorKind::Minimum { .. } if instance.as_i64().is_some_and(|n| n < 0) => out.push(Diagnostic::at(
-            path.clone(),
-            DiagnosticKind::WrongType { expected: "a whole number of at least 0".into(), found: "a negative number".into() },
-        )),
+        ValidationErrorKind::Minimum { .. } if instance.as_i64().is_some_and(|n| n < 0) => out
+            .push(Diagnostic::at(
+                path.clone(),
+                DiagnosticKind::WrongType {
+                    expected: "a whole number of at least 0".into(),
+                    found: "a negative number".into(),
+                },
+            )),
         // Patterns, lengths and ranges are checked by `validate` with specific wording.
         _ => {}
     }
@@ -370,7 +456,10 @@ mod tests {
     use super::*;
 
     fn parse_text(text: &str) -> Result<LabSpec, Vec<Diagnostic>> {
-        parse(&SourceFile { path: "t.yaml".into(), text: text.into() })
+        parse(&SourceFile {
+            path: "t.yaml".into(),
+            text: text.into(),
+        })
     }
 
     const MINIMAL: &str = "version: 1\nname: x\nazure: {location: eastus, resourceGroup: rg}\nvm: {name: v, adminUsername: u}\n";
@@ -384,19 +473,28 @@ mod tests {
 
     #[test]
     fn every_structural_problem_is_reported() {
-        let text = MINIMAL.replace("vm: {", "vm: {sizee: 1, osDisk: {sizeGB: big}, ") + "network: {inboundPorts: [rpd]}\n";
+        let text = MINIMAL.replace("vm: {", "vm: {sizee: 1, osDisk: {sizeGB: big}, ")
+            + "network: {inboundPorts: [rpd]}\n";
         let errors = parse_text(&text).unwrap_err();
         let codes: Vec<_> = errors.iter().map(|d| d.kind.code()).collect();
         assert!(codes.contains(&"unknown-key"), "{errors:?}");
         assert!(codes.contains(&"wrong-type"), "{errors:?}");
         assert!(codes.contains(&"unknown-value"), "{errors:?}");
-        let unknown = errors.iter().find(|d| d.kind.code() == "unknown-key").unwrap();
-        assert!(matches!(&unknown.kind, DiagnosticKind::UnknownKey { suggestion: Some(s), .. } if s == "size"));
+        let unknown = errors
+            .iter()
+            .find(|d| d.kind.code() == "unknown-key")
+            .unwrap();
+        assert!(
+            matches!(&unknown.kind, DiagnosticKind::UnknownKey { suggestion: Some(s), .. } if s == "size")
+        );
     }
 
     #[test]
     fn passwords_are_refused_anywhere() {
-        let text = MINIMAL.replace("adminUsername: u", "adminUsername: u, adminPassword: hunter2");
+        let text = MINIMAL.replace(
+            "adminUsername: u",
+            "adminUsername: u, adminPassword: hunter2",
+        );
         let errors = parse_text(&text).unwrap_err();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].kind, DiagnosticKind::PasswordInLab);

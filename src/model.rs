@@ -163,7 +163,9 @@ pub struct Network {
 }
 
 /// A named inbound port.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum InboundPort {
     /// Remote Desktop, TCP 3389.
     #[serde(rename = "rdp")]
@@ -303,13 +305,19 @@ impl Default for Image {
 
 impl Default for OsDisk {
     fn default() -> Self {
-        Self { storage_account_type: StorageAccountType::default(), size_gb: defaults::os_disk_size_gb() }
+        Self {
+            storage_account_type: StorageAccountType::default(),
+            size_gb: defaults::os_disk_size_gb(),
+        }
     }
 }
 
 impl Default for Network {
     fn default() -> Self {
-        Self { inbound_ports: defaults::inbound_ports(), allow_from: Vec::new() }
+        Self {
+            inbound_ports: defaults::inbound_ports(),
+            allow_from: Vec::new(),
+        }
     }
 }
 
@@ -348,7 +356,10 @@ impl Default for Docker {
 
 impl Default for InstallScript {
     fn default() -> Self {
-        Self { url: defaults::docker_script_url(), sha256: defaults::docker_script_sha256() }
+        Self {
+            url: defaults::docker_script_url(),
+            sha256: defaults::docker_script_sha256(),
+        }
     }
 }
 
@@ -427,7 +438,12 @@ mod defaults {
                 "https://github.com/zodiacon/AllTools/archive/refs/heads/master.zip",
                 true,
             ),
-            tool("windbg", ToolKind::AppInstaller, "https://aka.ms/windbg/download", false),
+            tool(
+                "windbg",
+                ToolKind::AppInstaller,
+                "https://aka.ms/windbg/download",
+                false,
+            ),
         ]
     }
 }

@@ -46,7 +46,12 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
 
 fn read_manifest(out_dir: &Path) -> BTreeSet<String> {
     fs::read_to_string(out_dir.join(MANIFEST))
-        .map(|t| t.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).map(String::from).collect())
+        .map(|t| {
+            t.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -73,7 +78,12 @@ pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), 
     result
 }
 
-fn stage_and_move(out_dir: &Path, staging: &Path, files: &[RenderedFile], previous: &BTreeSet<String>) -> Result<(), WriteError> {
+fn stage_and_move(
+    out_dir: &Path,
+    staging: &Path,
+    files: &[RenderedFile],
+    previous: &BTreeSet<String>,
+) -> Result<(), WriteError> {
     let _ = fs::remove_dir_all(staging);
     fs::create_dir_all(staging).map_err(io(staging))?;
     for file in files {
@@ -114,7 +124,12 @@ fn stage_and_move(out_dir: &Path, staging: &Path, files: &[RenderedFile], previo
 
 /// A manifest entry is only trusted when it cannot escape the output folder.
 fn is_safe_relative(path: &str) -> bool {
-    !path.is_empty() && !path.starts_with('/') && !path.contains('\\') && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+    !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains('\\')
+        && path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
 /// One difference between rendered files and a folder.

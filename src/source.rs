@@ -100,7 +100,10 @@ impl fmt::Display for FieldPath {
 }
 
 fn is_plain_key(key: &str) -> bool {
-    !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A position in the lab file: 1-based line and column (in characters).
@@ -132,12 +135,19 @@ impl SpanIndex {
     /// itself is reported by the deserializer with its own position).
     #[must_use]
     pub fn build(text: &str) -> Self {
-        let mut builder = IndexBuilder { text, stack: Vec::new(), spans: BTreeMap::new(), depth: 0 };
+        let mut builder = IndexBuilder {
+            text,
+            stack: Vec::new(),
+            spans: BTreeMap::new(),
+            depth: 0,
+        };
         let mut parser = Parser::new_from_str(text);
         if parser.load(&mut builder, false).is_err() {
             return Self::default();
         }
-        Self { spans: builder.spans }
+        Self {
+            spans: builder.spans,
+        }
     }
 
     /// The span of a field, or of its nearest indexed ancestor.
@@ -166,8 +176,15 @@ impl SpanIndex {
 const MAX_INDEX_DEPTH: usize = 64;
 
 enum Frame {
-    Mapping { path: FieldPath, pending_key: Option<(String, Position, usize)>, expect_key: bool },
-    Sequence { path: FieldPath, next: usize },
+    Mapping {
+        path: FieldPath,
+        pending_key: Option<(String, Position, usize)>,
+        expect_key: bool,
+    },
+    Sequence {
+        path: FieldPath,
+        next: usize,
+    },
 }
 
 struct IndexBuilder<'a> {
@@ -180,7 +197,10 @@ struct IndexBuilder<'a> {
 impl IndexBuilder<'_> {
     fn position(&self, mark: Marker) -> Position {
         // yaml-rust2 counts lines from 1 and columns (in characters) from 0.
-        Position { line: mark.line(), column: mark.col() + 1 }
+        Position {
+            line: mark.line(),
+            column: mark.col() + 1,
+        }
     }
 
     fn scalar_len(&self, value: &str, style: TScalarStyle, mark: Marker) -> usize {
@@ -188,8 +208,16 @@ impl IndexBuilder<'_> {
             TScalarStyle::Plain => value.chars().count().max(1),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 // Measure the quoted token on its line, so escapes do not skew the caret.
-                let quote = if matches!(style, TScalarStyle::SingleQuoted) { '\'' } else { '"' };
-                let line = self.text.lines().nth(mark.line().saturating_sub(1)).unwrap_or("");
+                let quote = if matches!(style, TScalarStyle::SingleQuoted) {
+                    '\''
+                } else {
+                    '"'
+                };
+                let line = self
+                    .text
+                    .lines()
+                    .nth(mark.line().saturating_sub(1))
+                    .unwrap_or("");
                 let rest: String = line.chars().skip(mark.col()).collect();
                 let mut chars = rest.chars();
                 let mut len = 1;
@@ -212,7 +240,12 @@ impl IndexBuilder<'_> {
     }
 
     /// Called at the start of every node: returns the node's path if it is a value.
-    fn begin_node(&mut self, key_text: Option<&str>, pos: Position, len: usize) -> Option<FieldPath> {
+    fn begin_node(
+        &mut self,
+        key_text: Option<&str>,
+        pos: Position,
+        len: usize,
+    ) -> Option<FieldPath> {
         match self.stack.last_mut() {
             None => Some(FieldPath::root()),
             Some(Frame::Sequence { path, next }) => {
@@ -220,7 +253,11 @@ impl IndexBuilder<'_> {
                 *next += 1;
                 Some(p)
             }
-            Some(Frame::Mapping { path, pending_key, expect_key }) => {
+            Some(Frame::Mapping {
+                path,
+                pending_key,
+                expect_key,
+            }) => {
                 if *expect_key {
                     *expect_key = false;
                     *pending_key = Some((key_text.unwrap_or("").to_string(), pos, len));
@@ -231,7 +268,13 @@ impl IndexBuilder<'_> {
                         .take()
                         .unwrap_or_else(|| (String::new(), Position { line: 1, column: 1 }, 1));
                     let p = path.key(&key);
-                    self.spans.insert(p.clone(), FieldSpan { key: Some((key_pos, key_len)), value: (pos, len) });
+                    self.spans.insert(
+                        p.clone(),
+                        FieldSpan {
+                            key: Some((key_pos, key_len)),
+                            value: (pos, len),
+                        },
+                    );
                     Some(p)
                 }
             }
@@ -246,24 +289,37 @@ impl MarkedEventReceiver for IndexBuilder<'_> {
             Event::Scalar(value, style, ..) => {
                 let len = self.scalar_len(&value, style, mark);
                 if let Some(path) = self.begin_node(Some(&value), pos, len) {
-                    self.spans.entry(path).or_insert(FieldSpan { key: None, value: (pos, len) });
+                    self.spans.entry(path).or_insert(FieldSpan {
+                        key: None,
+                        value: (pos, len),
+                    });
                 }
             }
             Event::Alias(_) => {
                 if let Some(path) = self.begin_node(Some("*alias"), pos, 1) {
-                    self.spans.entry(path).or_insert(FieldSpan { key: None, value: (pos, 1) });
+                    self.spans.entry(path).or_insert(FieldSpan {
+                        key: None,
+                        value: (pos, 1),
+                    });
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let is_mapping = matches!(ev, Event::MappingStart(..));
                 let path = self.begin_node(None, pos, 1).unwrap_or_default();
-                self.spans.entry(path.clone()).or_insert(FieldSpan { key: None, value: (pos, 1) });
+                self.spans.entry(path.clone()).or_insert(FieldSpan {
+                    key: None,
+                    value: (pos, 1),
+                });
                 self.depth += 1;
                 if self.depth > MAX_INDEX_DEPTH {
                     return;
                 }
                 self.stack.push(if is_mapping {
-                    Frame::Mapping { path, pending_key: None, expect_key: true }
+                    Frame::Mapping {
+                        path,
+                        pending_key: None,
+                        expect_key: true,
+                    }
                 } else {
                     Frame::Sequence { path, next: 0 }
                 });
@@ -331,11 +387,15 @@ impl SourceFile {
         if bytes.len() as u64 > MAX_LAB_BYTES {
             return Err(ReadError::TooLarge(bytes.len() as u64));
         }
-        let mut text = String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8(e.utf8_error().valid_up_to()))?;
+        let mut text = String::from_utf8(bytes)
+            .map_err(|e| ReadError::NotUtf8(e.utf8_error().valid_up_to()))?;
         if text.starts_with('\u{feff}') {
             text.remove(0);
         }
-        Ok(Self { path: path.to_path_buf(), text })
+        Ok(Self {
+            path: path.to_path_buf(),
+            text,
+        })
     }
 
     /// The 1-based line and column of a byte offset.
@@ -343,8 +403,14 @@ impl SourceFile {
     pub fn position_of_byte(&self, offset: usize) -> Position {
         let before = &self.text.as_bytes()[..offset.min(self.text.len())];
         let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
         Position { line, column }
     }
 

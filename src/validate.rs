@@ -36,7 +36,11 @@ impl ValidLab {
     /// The Windows computer name: `vm.computerName`, else the VM name.
     #[must_use]
     pub fn computer_name(&self) -> &str {
-        self.spec.vm.computer_name.as_deref().unwrap_or(&self.spec.vm.name)
+        self.spec
+            .vm
+            .computer_name
+            .as_deref()
+            .unwrap_or(&self.spec.vm.name)
     }
 }
 
@@ -50,7 +54,10 @@ pub fn validate(spec: LabSpec) -> Result<ValidLab, Vec<Diagnostic>> {
     if out.iter().any(|d| d.severity() == Severity::Error) {
         Err(out)
     } else {
-        Ok(ValidLab { spec, warnings: out })
+        Ok(ValidLab {
+            spec,
+            warnings: out,
+        })
     }
 }
 
@@ -67,13 +74,21 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         err(p("version"), K::VersionUnsupported { found: lab.version });
     }
     if !is_short_name(&lab.name) {
-        err(p("name"), K::LabNameInvalid { value: lab.name.clone() });
+        err(
+            p("name"),
+            K::LabNameInvalid {
+                value: lab.name.clone(),
+            },
+        );
     }
     if let Some(description) = &lab.description {
         if description.chars().count() > 1024 {
             err(p("description"), K::TextTooLong { limit: 1024 });
         }
-        if description.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             err(p("description"), K::TextControlCharacter);
         }
     }
@@ -84,15 +99,29 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             p("azure.location"),
             K::RegionUnknown {
                 value: lab.azure.location.clone(),
-                suggestion: facts::suggest(&lab.azure.location.replace([' ', '-'], ""), facts::REGIONS.iter().copied()),
+                suggestion: facts::suggest(
+                    &lab.azure.location.replace([' ', '-'], ""),
+                    facts::REGIONS.iter().copied(),
+                ),
             },
         );
     }
     if let Some(reason) = resource_group_problem(&lab.azure.resource_group) {
-        err(p("azure.resourceGroup"), K::ResourceGroupInvalid { value: lab.azure.resource_group.clone(), reason });
+        err(
+            p("azure.resourceGroup"),
+            K::ResourceGroupInvalid {
+                value: lab.azure.resource_group.clone(),
+                reason,
+            },
+        );
     }
     if lab.azure.tags.len() > 50 {
-        err(p("azure.tags"), K::TooManyTags { count: lab.azure.tags.len() });
+        err(
+            p("azure.tags"),
+            K::TooManyTags {
+                count: lab.azure.tags.len(),
+            },
+        );
     }
     for (key, value) in &lab.azure.tags {
         let path = p("azure.tags").key(key);
@@ -100,7 +129,10 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             Some("must be 1-512 characters")
         } else if key.chars().any(|c| "<>%&\\?/".contains(c)) {
             Some("contains a character Azure refuses in tag names (< > % & \\ ? /)")
-        } else if key.to_lowercase().starts_with("microsoft") || key.to_lowercase().starts_with("azure") || key.to_lowercase().starts_with("windows") {
+        } else if key.to_lowercase().starts_with("microsoft")
+            || key.to_lowercase().starts_with("azure")
+            || key.to_lowercase().starts_with("windows")
+        {
             Some("starts with a prefix Azure reserves (microsoft, azure, windows)")
         } else if value.chars().count() > 256 {
             Some("has a value longer than 256 characters")
@@ -110,38 +142,78 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             None
         };
         if let Some(reason) = reason {
-            err(path, K::TagInvalid { key: key.clone(), reason });
+            err(
+                path,
+                K::TagInvalid {
+                    key: key.clone(),
+                    reason,
+                },
+            );
         }
     }
 
     // vm
     let vm = &lab.vm;
     if let Some(reason) = vm_name_problem(&vm.name) {
-        err(p("vm.name"), K::VmNameInvalid { value: vm.name.clone(), reason });
+        err(
+            p("vm.name"),
+            K::VmNameInvalid {
+                value: vm.name.clone(),
+                reason,
+            },
+        );
     }
     match &vm.computer_name {
         Some(name) => {
             if let Some(reason) = computer_name_problem(name) {
-                err(p("vm.computerName"), K::ComputerNameInvalid { value: name.clone(), reason, from_vm_name: false });
+                err(
+                    p("vm.computerName"),
+                    K::ComputerNameInvalid {
+                        value: name.clone(),
+                        reason,
+                        from_vm_name: false,
+                    },
+                );
             }
         }
         None => {
             if vm_name_problem(&vm.name).is_none() {
                 if let Some(reason) = computer_name_problem(&vm.name) {
-                    err(p("vm.name"), K::ComputerNameInvalid { value: vm.name.clone(), reason, from_vm_name: true });
+                    err(
+                        p("vm.name"),
+                        K::ComputerNameInvalid {
+                            value: vm.name.clone(),
+                            reason,
+                            from_vm_name: true,
+                        },
+                    );
                 }
             }
         }
     }
-    let hyper_v = lab.provisioning.windows_features.iter().any(|f| f.eq_ignore_ascii_case("Hyper-V"));
+    let hyper_v = lab
+        .provisioning
+        .windows_features
+        .iter()
+        .any(|f| f.eq_ignore_ascii_case("Hyper-V"));
     if is_size_name(&vm.size) {
         match facts::size_info(&vm.size) {
             Some(info) => {
                 if !info.gen2 {
-                    err(p("vm.size"), K::VmSizeNoGen2 { value: vm.size.clone() });
+                    err(
+                        p("vm.size"),
+                        K::VmSizeNoGen2 {
+                            value: vm.size.clone(),
+                        },
+                    );
                 }
                 if hyper_v && !info.nested_virtualization {
-                    err(p("vm.size"), K::VmSizeNoNestedVirtualization { value: vm.size.clone() });
+                    err(
+                        p("vm.size"),
+                        K::VmSizeNoNestedVirtualization {
+                            value: vm.size.clone(),
+                        },
+                    );
                 }
             }
             None => {
@@ -156,42 +228,103 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             }
         }
     } else {
-        err(p("vm.size"), K::VmSizeInvalid { value: vm.size.clone() });
+        err(
+            p("vm.size"),
+            K::VmSizeInvalid {
+                value: vm.size.clone(),
+            },
+        );
     }
-    for (field, value) in [("publisher", &vm.image.publisher), ("offer", &vm.image.offer), ("sku", &vm.image.sku)] {
+    for (field, value) in [
+        ("publisher", &vm.image.publisher),
+        ("offer", &vm.image.offer),
+        ("sku", &vm.image.sku),
+    ] {
         let ok = !value.is_empty()
             && value.len() <= 64
-            && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
         if !ok {
-            err(p("vm.image").key(field), K::ImageFieldInvalid { field, value: value.clone() });
+            err(
+                p("vm.image").key(field),
+                K::ImageFieldInvalid {
+                    field,
+                    value: value.clone(),
+                },
+            );
         }
     }
     if vm.image.version == "latest" {
         err(p("vm.image.version"), K::ImageVersionLatest);
     } else if !is_dotted_version(&vm.image.version) {
-        err(p("vm.image.version"), K::ImageVersionInvalid { value: vm.image.version.clone() });
+        err(
+            p("vm.image.version"),
+            K::ImageVersionInvalid {
+                value: vm.image.version.clone(),
+            },
+        );
     }
     if vm.security_type == SecurityType::TrustedLaunch && !is_gen2_sku(&vm.image.sku) {
-        err(p("vm.image.sku"), K::ImageNotGen2 { sku: vm.image.sku.clone() });
+        err(
+            p("vm.image.sku"),
+            K::ImageNotGen2 {
+                sku: vm.image.sku.clone(),
+            },
+        );
     }
-    let minimum_disk = if vm.image.sku.contains("smalldisk") { 30 } else { 127 };
+    let minimum_disk = if vm.image.sku.contains("smalldisk") {
+        30
+    } else {
+        127
+    };
     if vm.os_disk.size_gb < minimum_disk {
-        err(p("vm.osDisk.sizeGB"), K::OsDiskTooSmall { value: vm.os_disk.size_gb, minimum: minimum_disk });
+        err(
+            p("vm.osDisk.sizeGB"),
+            K::OsDiskTooSmall {
+                value: vm.os_disk.size_gb,
+                minimum: minimum_disk,
+            },
+        );
     } else if vm.os_disk.size_gb > 4095 {
-        err(p("vm.osDisk.sizeGB"), K::OsDiskTooLarge { value: vm.os_disk.size_gb });
+        err(
+            p("vm.osDisk.sizeGB"),
+            K::OsDiskTooLarge {
+                value: vm.os_disk.size_gb,
+            },
+        );
     }
     let user = &vm.admin_username;
     if let Some(reason) = username_problem(user) {
-        err(p("vm.adminUsername"), K::AdminUsernameInvalid { value: user.clone(), reason });
-    } else if facts::RESERVED_USERNAMES.iter().any(|r| r.eq_ignore_ascii_case(user)) {
-        err(p("vm.adminUsername"), K::AdminUsernameReserved { value: user.clone() });
+        err(
+            p("vm.adminUsername"),
+            K::AdminUsernameInvalid {
+                value: user.clone(),
+                reason,
+            },
+        );
+    } else if facts::RESERVED_USERNAMES
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(user))
+    {
+        err(
+            p("vm.adminUsername"),
+            K::AdminUsernameReserved {
+                value: user.clone(),
+            },
+        );
     }
 
     // network
     let mut seen_ports = BTreeSet::new();
     for (i, port) in lab.network.inbound_ports.iter().enumerate() {
         if !seen_ports.insert(*port) {
-            err(p("network.inboundPorts").index(i), K::InboundPortDuplicate { value: port_name(*port).into() });
+            err(
+                p("network.inboundPorts").index(i),
+                K::InboundPortDuplicate {
+                    value: port_name(*port).into(),
+                },
+            );
         }
     }
     if lab.network.inbound_ports.is_empty() {
@@ -202,7 +335,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         if sources.len() > 1 {
             err(p("network.allowFrom"), K::AllowFromStarMixed);
         } else if !lab.network.inbound_ports.is_empty() {
-            let ports = lab.network.inbound_ports.iter().map(|p| port_name(*p).to_string()).collect();
+            let ports = lab
+                .network
+                .inbound_ports
+                .iter()
+                .map(|p| port_name(*p).to_string())
+                .collect();
             err(p("network.allowFrom[0]"), K::AllowFromAny { ports });
         }
     }
@@ -213,11 +351,29 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         }
         let path = p("network.allowFrom").index(i);
         match parse_cidr(source) {
-            Err(reason) => err(path, K::CidrInvalid { value: source.clone(), reason }),
-            Ok(Some(network)) => err(path, K::CidrHostBits { value: source.clone(), network }),
+            Err(reason) => err(
+                path,
+                K::CidrInvalid {
+                    value: source.clone(),
+                    reason,
+                },
+            ),
+            Ok(Some(network)) => err(
+                path,
+                K::CidrHostBits {
+                    value: source.clone(),
+                    network,
+                },
+            ),
             Ok(None) => {
                 if !seen_sources.insert(source.clone()) {
-                    err(path, K::CidrInvalid { value: source.clone(), reason: "it is listed more than once" });
+                    err(
+                        path,
+                        K::CidrInvalid {
+                            value: source.clone(),
+                            reason: "it is listed more than once",
+                        },
+                    );
                 }
             }
         }
@@ -226,20 +382,33 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     // autoShutdown
     let shutdown = &lab.auto_shutdown;
     if !is_hh_mm(&shutdown.time) {
-        err(p("autoShutdown.time"), K::ShutdownTimeInvalid { value: shutdown.time.clone() });
+        err(
+            p("autoShutdown.time"),
+            K::ShutdownTimeInvalid {
+                value: shutdown.time.clone(),
+            },
+        );
     }
     if !facts::WINDOWS_TIME_ZONES.contains(&shutdown.time_zone.as_str()) {
         err(
             p("autoShutdown.timeZone"),
             K::TimeZoneUnknown {
                 value: shutdown.time_zone.clone(),
-                suggestion: facts::suggest(&shutdown.time_zone, facts::WINDOWS_TIME_ZONES.iter().copied()),
+                suggestion: facts::suggest(
+                    &shutdown.time_zone,
+                    facts::WINDOWS_TIME_ZONES.iter().copied(),
+                ),
             },
         );
     }
     if let Some(email) = &shutdown.notification_email {
         if !is_email(email) {
-            err(p("autoShutdown.notificationEmail"), K::EmailInvalid { value: email.clone() });
+            err(
+                p("autoShutdown.notificationEmail"),
+                K::EmailInvalid {
+                    value: email.clone(),
+                },
+            );
         }
     }
 
@@ -251,11 +420,23 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         let ok = !feature.is_empty()
             && feature.len() <= 128
             && feature.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && feature.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            && feature
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
         if !ok {
-            err(path, K::FeatureNameInvalid { value: feature.clone() });
+            err(
+                path,
+                K::FeatureNameInvalid {
+                    value: feature.clone(),
+                },
+            );
         } else if !seen_features.insert(feature.to_lowercase()) {
-            err(path, K::FeatureDuplicate { value: feature.clone() });
+            err(
+                path,
+                K::FeatureDuplicate {
+                    value: feature.clone(),
+                },
+            );
         }
     }
     let docker = &prov.docker;
@@ -263,17 +444,41 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         err(p("provisioning.docker.enabled"), K::DockerNeedsContainers);
     }
     if !is_dotted_version(&docker.version) {
-        err(p("provisioning.docker.version"), K::DockerVersionInvalid { value: docker.version.clone() });
+        err(
+            p("provisioning.docker.version"),
+            K::DockerVersionInvalid {
+                value: docker.version.clone(),
+            },
+        );
     }
-    check_url(&docker.install_script.url, &p("provisioning.docker.installScript.url"), &mut err);
+    check_url(
+        &docker.install_script.url,
+        &p("provisioning.docker.installScript.url"),
+        &mut err,
+    );
     if !is_sha256(&docker.install_script.sha256) {
-        err(p("provisioning.docker.installScript.sha256"), K::Sha256Invalid { value: docker.install_script.sha256.clone() });
+        err(
+            p("provisioning.docker.installScript.sha256"),
+            K::Sha256Invalid {
+                value: docker.install_script.sha256.clone(),
+            },
+        );
     }
     if !is_image_ref(&docker.smoke_test_image) {
-        err(p("provisioning.docker.smokeTestImage"), K::ImageRefInvalid { value: docker.smoke_test_image.clone() });
+        err(
+            p("provisioning.docker.smokeTestImage"),
+            K::ImageRefInvalid {
+                value: docker.smoke_test_image.clone(),
+            },
+        );
     }
     if !is_windows_abs_dir(&prov.tools_dir) {
-        err(p("provisioning.toolsDir"), K::ToolsDirInvalid { value: prov.tools_dir.clone() });
+        err(
+            p("provisioning.toolsDir"),
+            K::ToolsDirInvalid {
+                value: prov.tools_dir.clone(),
+            },
+        );
     }
     let mut names = BTreeMap::new();
     let mut dirs = BTreeMap::new();
@@ -281,10 +486,20 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         let base = p("provisioning.tools").index(i);
         let mut name_reported = false;
         if !is_short_name(&tool.name) {
-            err(base.key("name"), K::ToolNameInvalid { value: tool.name.clone() });
+            err(
+                base.key("name"),
+                K::ToolNameInvalid {
+                    value: tool.name.clone(),
+                },
+            );
             name_reported = true;
         } else if names.insert(tool.name.clone(), i).is_some() {
-            err(base.key("name"), K::ToolNameDuplicate { value: tool.name.clone() });
+            err(
+                base.key("name"),
+                K::ToolNameDuplicate {
+                    value: tool.name.clone(),
+                },
+            );
             name_reported = true;
         }
         check_url(&tool.url, &base.key("url"), &mut err);
@@ -299,16 +514,41 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 if tool.dir.is_none() && name_reported {
                     // The folder is the name, already reported.
                 } else if let Some(reason) = folder_name_problem(dir) {
-                    let path = if tool.dir.is_some() { base.key("dir") } else { base.key("name") };
-                    err(path, K::ToolDirInvalid { value: dir.to_string(), reason });
+                    let path = if tool.dir.is_some() {
+                        base.key("dir")
+                    } else {
+                        base.key("name")
+                    };
+                    err(
+                        path,
+                        K::ToolDirInvalid {
+                            value: dir.to_string(),
+                            reason,
+                        },
+                    );
                 } else if dirs.insert(dir.to_lowercase(), i).is_some() {
-                    err(base.key("dir"), K::ToolDirDuplicate { value: dir.to_string() });
+                    err(
+                        base.key("dir"),
+                        K::ToolDirDuplicate {
+                            value: dir.to_string(),
+                        },
+                    );
                 }
             }
             ToolKind::AppInstaller => {
-                for (option, set) in [("dir", tool.dir.is_some()), ("addToPath", tool.add_to_path), ("verify", tool.verify.is_some())] {
+                for (option, set) in [
+                    ("dir", tool.dir.is_some()),
+                    ("addToPath", tool.add_to_path),
+                    ("verify", tool.verify.is_some()),
+                ] {
                     if set {
-                        err(base.key(option), K::ToolOptionNotForKind { option, kind: "appinstaller" });
+                        err(
+                            base.key(option),
+                            K::ToolOptionNotForKind {
+                                option,
+                                kind: "appinstaller",
+                            },
+                        );
                     }
                 }
             }
@@ -319,7 +559,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
 fn check_url(url: &str, path: &FieldPath, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
     let lower = url.to_ascii_lowercase();
     if !lower.starts_with("https://") {
-        err(path.clone(), DiagnosticKind::UrlNotHttps { value: url.to_string() });
+        err(
+            path.clone(),
+            DiagnosticKind::UrlNotHttps {
+                value: url.to_string(),
+            },
+        );
         return;
     }
     let rest = &url["https://".len()..];
@@ -330,13 +575,22 @@ fn check_url(url: &str, path: &FieldPath, err: &mut impl FnMut(FieldPath, Diagno
         Some("it is longer than 2048 characters")
     } else if host.is_empty() || host.contains('@') {
         Some("it has no host name (or embeds credentials)")
-    } else if !host.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)) {
+    } else if !host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+    {
         Some("its host name has characters a host name cannot have")
     } else {
         None
     };
     if let Some(reason) = reason {
-        err(path.clone(), DiagnosticKind::UrlInvalid { value: url.to_string(), reason });
+        err(
+            path.clone(),
+            DiagnosticKind::UrlInvalid {
+                value: url.to_string(),
+                reason,
+            },
+        );
     }
 }
 
@@ -353,7 +607,10 @@ fn resource_group_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() || name.chars().count() > 90 {
         return Some("must be 1-90 characters long");
     }
-    if !name.chars().all(|c| c.is_alphanumeric() || "_-.()".contains(c)) {
+    if !name
+        .chars()
+        .all(|c| c.is_alphanumeric() || "_-.()".contains(c))
+    {
         return Some("may contain only letters, digits, `_`, `-`, `.`, `(` and `)`");
     }
     if name.ends_with('.') {
@@ -401,44 +658,66 @@ fn username_problem(name: &str) -> Option<&'static str> {
     if name.ends_with('.') {
         return Some("must not end with a period");
     }
-    if name.chars().any(|c| c.is_whitespace() || c.is_control() || "\"/\\[]:;|=,+*?<>@%".contains(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"/\\[]:;|=,+*?<>@%".contains(c))
+    {
         return Some("contains a character Windows user names cannot have");
     }
     None
 }
 
 fn is_size_name(size: &str) -> bool {
-    size.strip_prefix("Standard_")
-        .is_some_and(|rest| !rest.is_empty() && rest.len() <= 48 && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    size.strip_prefix("Standard_").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 48
+            && rest.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 fn is_gen2_sku(sku: &str) -> bool {
     let sku = sku.to_ascii_lowercase();
-    sku.contains("azure-edition") || sku.ends_with("-g2") || sku.contains("-g2-") || sku.starts_with("2025-")
+    sku.contains("azure-edition")
+        || sku.ends_with("-g2")
+        || sku.contains("-g2-")
+        || sku.starts_with("2025-")
 }
 
 fn is_dotted_version(version: &str) -> bool {
     let parts: Vec<&str> = version.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.len() <= 10 && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 10 && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn is_hh_mm(time: &str) -> bool {
     let bytes = time.as_bytes();
     bytes.len() == 5
         && bytes[2] == b':'
-        && time[..2].parse::<u8>().is_ok_and(|h| h < 24 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_digit())
-        && time[3..].parse::<u8>().is_ok_and(|m| m < 60 && bytes[3].is_ascii_digit() && bytes[4].is_ascii_digit())
+        && time[..2]
+            .parse::<u8>()
+            .is_ok_and(|h| h < 24 && bytes[0].is_ascii_digit() && bytes[1].is_ascii_digit())
+        && time[3..]
+            .parse::<u8>()
+            .is_ok_and(|m| m < 60 && bytes[3].is_ascii_digit() && bytes[4].is_ascii_digit())
 }
 
 fn is_email(email: &str) -> bool {
-    let Some((local, domain)) = email.split_once('@') else { return false };
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
     !local.is_empty()
         && email.len() <= 254
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && local.chars().all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._%+-".contains(c))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-".contains(c))
 }
 
 fn is_sha256(value: &str) -> bool {
@@ -449,14 +728,16 @@ fn is_image_ref(image: &str) -> bool {
     !image.is_empty()
         && image.len() <= 255
         && image.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && image.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
+        && image
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@".contains(c))
 }
 
 /// One Windows folder name (no separators), as used for `toolsDir` segments and tool `dir`s.
 fn folder_name_problem(name: &str) -> Option<&'static str> {
     const RESERVED: &[&str] = &[
-        "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "lpt1",
-        "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+        "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
+        "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
     ];
     if name.is_empty() || name.chars().count() > 128 {
         return Some("must be 1-128 characters long");
@@ -464,13 +745,21 @@ fn folder_name_problem(name: &str) -> Option<&'static str> {
     if name == "." || name == ".." {
         return Some("must not be `.` or `..`");
     }
-    if name.chars().any(|c| c.is_control() || "\\/:*?\"<>|".contains(c)) {
+    if name
+        .chars()
+        .any(|c| c.is_control() || "\\/:*?\"<>|".contains(c))
+    {
         return Some("contains a character Windows folder names cannot have");
     }
     if name.ends_with(' ') || name.ends_with('.') {
         return Some("must not end with a space or a period");
     }
-    let stem = name.split('.').next().unwrap_or(name).trim_end().to_lowercase();
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .trim_end()
+        .to_lowercase();
     if RESERVED.contains(&stem.as_str()) {
         return Some("is a reserved Windows device name");
     }
@@ -479,11 +768,19 @@ fn folder_name_problem(name: &str) -> Option<&'static str> {
 
 fn is_windows_abs_dir(path: &str) -> bool {
     let bytes = path.as_bytes();
-    if bytes.len() < 3 || !bytes[0].is_ascii_alphabetic() || bytes[1] != b':' || bytes[2] != b'\\' || path.len() > 200 {
+    if bytes.len() < 3
+        || !bytes[0].is_ascii_alphabetic()
+        || bytes[1] != b':'
+        || bytes[2] != b'\\'
+        || path.len() > 200
+    {
         return false;
     }
     let rest = path[3..].trim_end_matches('\\');
-    rest.is_empty() || rest.split('\\').all(|segment| folder_name_problem(segment).is_none())
+    rest.is_empty()
+        || rest
+            .split('\\')
+            .all(|segment| folder_name_problem(segment).is_none())
 }
 
 /// `Ok(None)`: a valid address or CIDR. `Ok(Some(net))`: a CIDR with host bits set.
@@ -492,8 +789,12 @@ fn parse_cidr(value: &str) -> Result<Option<String>, &'static str> {
         Some((a, p)) => (a, Some(p)),
         None => (value, None),
     };
-    let ip: IpAddr = address.parse().map_err(|_| "the address part is not an IPv4 or IPv6 address")?;
-    let Some(prefix) = prefix else { return Ok(None) };
+    let ip: IpAddr = address
+        .parse()
+        .map_err(|_| "the address part is not an IPv4 or IPv6 address")?;
+    let Some(prefix) = prefix else {
+        return Ok(None);
+    };
     let max = if ip.is_ipv4() { 32 } else { 128 };
     let bits: u32 = prefix
         .parse()
@@ -502,11 +803,19 @@ fn parse_cidr(value: &str) -> Result<Option<String>, &'static str> {
         .ok_or("the prefix length is not a number in range")?;
     let network = match ip {
         IpAddr::V4(v4) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             IpAddr::V4(Ipv4Addr::from(u32::from(v4) & mask))
         }
         IpAddr::V6(v6) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
         }
     };
@@ -547,7 +856,10 @@ mod tests {
     fn cidr_rules() {
         assert_eq!(parse_cidr("203.0.113.0/24"), Ok(None));
         assert_eq!(parse_cidr("203.0.113.7"), Ok(None));
-        assert_eq!(parse_cidr("203.0.113.7/24"), Ok(Some("203.0.113.0/24".into())));
+        assert_eq!(
+            parse_cidr("203.0.113.7/24"),
+            Ok(Some("203.0.113.0/24".into()))
+        );
         assert!(parse_cidr("203.0.113.0/33").is_err());
         assert!(parse_cidr("example.com").is_err());
         assert_eq!(parse_cidr("2001:db8::/32"), Ok(None));
@@ -556,8 +868,14 @@ mod tests {
     #[test]
     fn time_and_paths() {
         assert!(is_hh_mm("19:00") && is_hh_mm("00:59"));
-        assert!(!is_hh_mm("24:00") && !is_hh_mm("7:00") && !is_hh_mm("19:60") && !is_hh_mm("+1:00"));
+        assert!(
+            !is_hh_mm("24:00") && !is_hh_mm("7:00") && !is_hh_mm("19:60") && !is_hh_mm("+1:00")
+        );
         assert!(is_windows_abs_dir(r"C:\bin") && is_windows_abs_dir(r"D:\tools\x"));
-        assert!(!is_windows_abs_dir("bin") && !is_windows_abs_dir(r"C:\a\..\b") && !is_windows_abs_dir(r"C:\a|b"));
+        assert!(
+            !is_windows_abs_dir("bin")
+                && !is_windows_abs_dir(r"C:\a\..\b")
+                && !is_windows_abs_dir(r"C:\a|b")
+        );
     }
 }

@@ -49,7 +49,11 @@ pub struct ApiVersions {
 }
 
 /// The pinned API versions.
-pub const API_VERSIONS: ApiVersions = ApiVersions { compute: "2024-07-01", network: "2024-05-01", dev_test_lab: "2018-09-15" };
+pub const API_VERSIONS: ApiVersions = ApiVersions {
+    compute: "2024-07-01",
+    network: "2024-05-01",
+    dev_test_lab: "2018-09-15",
+};
 
 /// Lab identity.
 #[derive(Clone, Debug, Serialize)]
@@ -292,9 +296,20 @@ impl LabView {
             lab: LabInfo {
                 name: spec.name.clone(),
                 description: spec.description.clone(),
-                tags: spec.azure.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect(),
+                tags: spec
+                    .azure
+                    .tags
+                    .iter()
+                    .map(|(k, v)| Tag {
+                        key: k.clone(),
+                        value: v.clone(),
+                    })
+                    .collect(),
             },
-            azure: AzureView { location: spec.azure.location.clone(), resource_group: spec.azure.resource_group.clone() },
+            azure: AzureView {
+                location: spec.azure.location.clone(),
+                resource_group: spec.azure.resource_group.clone(),
+            },
             vm: VmView {
                 name: vm.name.clone(),
                 computer_name: valid.computer_name().to_string(),
@@ -359,7 +374,12 @@ impl LabView {
                     enabled: spec.provisioning.docker.enabled,
                     version: spec.provisioning.docker.version.clone(),
                     install_script_url: spec.provisioning.docker.install_script.url.clone(),
-                    install_script_sha256: spec.provisioning.docker.install_script.sha256.to_lowercase(),
+                    install_script_sha256: spec
+                        .provisioning
+                        .docker
+                        .install_script
+                        .sha256
+                        .to_lowercase(),
                     smoke_test_image: spec.provisioning.docker.smoke_test_image.clone(),
                 },
                 tools_dir: tools_root.clone(),
@@ -376,7 +396,9 @@ impl LabView {
                         url: t.url.clone(),
                         sha256: t.sha256.as_ref().map(|s| s.to_lowercase()),
                         dir: match t.kind {
-                            ToolKind::Zip => join_dir(&tools_root, t.dir.as_deref().unwrap_or(&t.name)),
+                            ToolKind::Zip => {
+                                join_dir(&tools_root, t.dir.as_deref().unwrap_or(&t.name))
+                            }
                             ToolKind::AppInstaller => tools_root.clone(),
                         },
                         add_to_path: t.add_to_path,
@@ -384,7 +406,10 @@ impl LabView {
                     })
                     .collect(),
             },
-            generator: Generator { name: "wcigen", version: env!("CARGO_PKG_VERSION") },
+            generator: Generator {
+                name: "wcigen",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             api: API_VERSIONS,
         }
     }
@@ -437,12 +462,17 @@ impl ScriptView {
         use sha2::Digest as _;
         use std::io::Write as _;
 
-        let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
         // Writing into a Vec cannot fail.
         let _ = gz.write_all(script);
         let compressed = gz.finish().unwrap_or_default();
         let base64_gzip = base64::engine::general_purpose::STANDARD.encode(compressed);
-        let sha256 = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = sha2::Sha256::digest(script)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let command_to_execute = format!(
             "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command \"\
 $d = Join-Path $env:ProgramData 'wcigen'; $null = New-Item -ItemType Directory -Force -Path $d; \

@@ -155,7 +155,9 @@ mod tests {
                     '$' => out.push('$'),
                     'u' => {
                         let rest: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                        out.push(char::from_u32(u32::from_str_radix(rest.trim_start_matches('{'), 16).ok()?)?);
+                        out.push(char::from_u32(
+                            u32::from_str_radix(rest.trim_start_matches('{'), 16).ok()?,
+                        )?);
                     }
                     _ => return None,
                 },
@@ -182,7 +184,11 @@ mod tests {
     #[test]
     fn powershell_round_trips() {
         for s in SAMPLES {
-            assert_eq!(unquote_powershell(&powershell(s)).as_deref(), Some(*s), "{s:?}");
+            assert_eq!(
+                unquote_powershell(&powershell(s)).as_deref(),
+                Some(*s),
+                "{s:?}"
+            );
         }
     }
 
@@ -197,7 +203,11 @@ mod tests {
     fn arm_round_trips_through_json() {
         for s in SAMPLES {
             let parsed: String = serde_json::from_str(&arm_string(s)).unwrap();
-            let literal = if parsed.starts_with("[[") { parsed[1..].to_string() } else { parsed };
+            let literal = if parsed.starts_with("[[") {
+                parsed[1..].to_string()
+            } else {
+                parsed
+            };
             assert_eq!(literal, *s);
         }
     }

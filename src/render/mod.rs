@@ -35,7 +35,13 @@ pub enum Target {
 
 impl Target {
     /// Every target wcigen renders, in output order.
-    pub const ALL: &'static [Target] = &[Target::Powershell, Target::Bicep, Target::Arm, Target::Terraform, Target::Packer];
+    pub const ALL: &'static [Target] = &[
+        Target::Powershell,
+        Target::Bicep,
+        Target::Arm,
+        Target::Terraform,
+        Target::Packer,
+    ];
 
     /// The target's folder in the output directory.
     #[must_use]
@@ -52,26 +58,70 @@ impl Target {
     /// (output path, template name, encoding) of each file of the target.
     fn files(self) -> &'static [(&'static str, &'static str, Encoding)] {
         match self {
-            Target::Powershell => &[("powershell/provision.ps1", "powershell/provision.ps1.j2", Encoding::Utf8Bom)],
+            Target::Powershell => &[(
+                "powershell/provision.ps1",
+                "powershell/provision.ps1.j2",
+                Encoding::Utf8Bom,
+            )],
             Target::Bicep => &[
                 ("bicep/main.bicep", "bicep/main.bicep.j2", Encoding::Utf8),
-                ("bicep/main.parameters.json", "bicep/main.parameters.json.j2", Encoding::Utf8),
+                (
+                    "bicep/main.parameters.json",
+                    "bicep/main.parameters.json.j2",
+                    Encoding::Utf8,
+                ),
             ],
             Target::Arm => &[
-                ("arm/azuredeploy.json", "arm/azuredeploy.json.j2", Encoding::Utf8),
-                ("arm/azuredeploy.parameters.json", "arm/azuredeploy.parameters.json.j2", Encoding::Utf8),
+                (
+                    "arm/azuredeploy.json",
+                    "arm/azuredeploy.json.j2",
+                    Encoding::Utf8,
+                ),
+                (
+                    "arm/azuredeploy.parameters.json",
+                    "arm/azuredeploy.parameters.json.j2",
+                    Encoding::Utf8,
+                ),
             ],
             Target::Terraform => &[
-                ("terraform/versions.tf", "terraform/versions.tf.j2", Encoding::Utf8),
-                ("terraform/variables.tf", "terraform/variables.tf.j2", Encoding::Utf8),
+                (
+                    "terraform/versions.tf",
+                    "terraform/versions.tf.j2",
+                    Encoding::Utf8,
+                ),
+                (
+                    "terraform/variables.tf",
+                    "terraform/variables.tf.j2",
+                    Encoding::Utf8,
+                ),
                 ("terraform/main.tf", "terraform/main.tf.j2", Encoding::Utf8),
-                ("terraform/outputs.tf", "terraform/outputs.tf.j2", Encoding::Utf8),
-                ("terraform/terraform.tfvars.example", "terraform/terraform.tfvars.example.j2", Encoding::Utf8),
+                (
+                    "terraform/outputs.tf",
+                    "terraform/outputs.tf.j2",
+                    Encoding::Utf8,
+                ),
+                (
+                    "terraform/terraform.tfvars.example",
+                    "terraform/terraform.tfvars.example.j2",
+                    Encoding::Utf8,
+                ),
             ],
             Target::Packer => &[
-                ("packer/lab.pkr.hcl", "packer/lab.pkr.hcl.j2", Encoding::Utf8),
-                ("packer/variables.pkr.hcl", "packer/variables.pkr.hcl.j2", Encoding::Utf8),
-                ("packer/lab.pkrvars.hcl.example", "packer/lab.pkrvars.hcl.example.j2", Encoding::Utf8),
+                (
+                    "packer/lab.pkr.hcl",
+                    "packer/lab.pkr.hcl.j2",
+                    Encoding::Utf8,
+                ),
+                (
+                    "packer/variables.pkr.hcl",
+                    "packer/variables.pkr.hcl.j2",
+                    Encoding::Utf8,
+                ),
+                (
+                    "packer/lab.pkrvars.hcl.example",
+                    "packer/lab.pkrvars.hcl.example.j2",
+                    Encoding::Utf8,
+                ),
             ],
         }
     }
@@ -95,19 +145,58 @@ enum Encoding {
 
 /// The embedded templates: (name, source). A test checks this matches `templates/`.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("powershell/provision.ps1.j2", include_str!("../../templates/powershell/provision.ps1.j2")),
-    ("bicep/main.bicep.j2", include_str!("../../templates/bicep/main.bicep.j2")),
-    ("bicep/main.parameters.json.j2", include_str!("../../templates/bicep/main.parameters.json.j2")),
-    ("arm/azuredeploy.json.j2", include_str!("../../templates/arm/azuredeploy.json.j2")),
-    ("arm/azuredeploy.parameters.json.j2", include_str!("../../templates/arm/azuredeploy.parameters.json.j2")),
-    ("terraform/versions.tf.j2", include_str!("../../templates/terraform/versions.tf.j2")),
-    ("terraform/variables.tf.j2", include_str!("../../templates/terraform/variables.tf.j2")),
-    ("terraform/main.tf.j2", include_str!("../../templates/terraform/main.tf.j2")),
-    ("terraform/outputs.tf.j2", include_str!("../../templates/terraform/outputs.tf.j2")),
-    ("terraform/terraform.tfvars.example.j2", include_str!("../../templates/terraform/terraform.tfvars.example.j2")),
-    ("packer/lab.pkr.hcl.j2", include_str!("../../templates/packer/lab.pkr.hcl.j2")),
-    ("packer/variables.pkr.hcl.j2", include_str!("../../templates/packer/variables.pkr.hcl.j2")),
-    ("packer/lab.pkrvars.hcl.example.j2", include_str!("../../templates/packer/lab.pkrvars.hcl.example.j2")),
+    (
+        "powershell/provision.ps1.j2",
+        include_str!("../../templates/powershell/provision.ps1.j2"),
+    ),
+    (
+        "bicep/main.bicep.j2",
+        include_str!("../../templates/bicep/main.bicep.j2"),
+    ),
+    (
+        "bicep/main.parameters.json.j2",
+        include_str!("../../templates/bicep/main.parameters.json.j2"),
+    ),
+    (
+        "arm/azuredeploy.json.j2",
+        include_str!("../../templates/arm/azuredeploy.json.j2"),
+    ),
+    (
+        "arm/azuredeploy.parameters.json.j2",
+        include_str!("../../templates/arm/azuredeploy.parameters.json.j2"),
+    ),
+    (
+        "terraform/versions.tf.j2",
+        include_str!("../../templates/terraform/versions.tf.j2"),
+    ),
+    (
+        "terraform/variables.tf.j2",
+        include_str!("../../templates/terraform/variables.tf.j2"),
+    ),
+    (
+        "terraform/main.tf.j2",
+        include_str!("../../templates/terraform/main.tf.j2"),
+    ),
+    (
+        "terraform/outputs.tf.j2",
+        include_str!("../../templates/terraform/outputs.tf.j2"),
+    ),
+    (
+        "terraform/terraform.tfvars.example.j2",
+        include_str!("../../templates/terraform/terraform.tfvars.example.j2"),
+    ),
+    (
+        "packer/lab.pkr.hcl.j2",
+        include_str!("../../templates/packer/lab.pkr.hcl.j2"),
+    ),
+    (
+        "packer/variables.pkr.hcl.j2",
+        include_str!("../../templates/packer/variables.pkr.hcl.j2"),
+    ),
+    (
+        "packer/lab.pkrvars.hcl.example.j2",
+        include_str!("../../templates/packer/lab.pkrvars.hcl.example.j2"),
+    ),
 ];
 
 /// One rendered file.
@@ -123,7 +212,10 @@ impl RenderedFile {
     /// The content as text (without a BOM).
     #[must_use]
     pub fn text(&self) -> &str {
-        let bytes = self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&self.bytes);
+        let bytes = self
+            .bytes
+            .strip_prefix(b"\xEF\xBB\xBF")
+            .unwrap_or(&self.bytes);
         std::str::from_utf8(bytes).unwrap_or("")
     }
 }
@@ -139,7 +231,11 @@ pub struct RenderError {
 
 impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "internal error rendering {}: {}", self.template, self.detail)
+        write!(
+            f,
+            "internal error rendering {}: {}",
+            self.template, self.detail
+        )
     }
 }
 
@@ -160,12 +256,22 @@ fn escape_mode(name: &str) -> AutoEscape {
 }
 
 /// The single place where template values become output text.
-fn format_value(out: &mut minijinja::Output<'_>, state: &State<'_, '_>, value: &Value) -> Result<(), Error> {
+fn format_value(
+    out: &mut minijinja::Output<'_>,
+    state: &State<'_, '_>,
+    value: &Value,
+) -> Result<(), Error> {
     let AutoEscape::Custom(mode) = state.auto_escape() else {
-        return Err(Error::new(ErrorKind::InvalidOperation, "auto-escaping was turned off; wcigen templates cannot print raw values"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "auto-escaping was turned off; wcigen templates cannot print raw values",
+        ));
     };
     if value.is_safe() {
-        return Err(Error::new(ErrorKind::InvalidOperation, "safe strings are not allowed in wcigen templates"));
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            "safe strings are not allowed in wcigen templates",
+        ));
     }
     let text = match value.kind() {
         ValueKind::String => {
@@ -194,20 +300,32 @@ fn format_value(out: &mut minijinja::Output<'_>, state: &State<'_, '_>, value: &
         },
         ValueKind::Number => match i64::try_from(value.clone()) {
             Ok(n) => n.to_string(),
-            Err(_) => return Err(Error::new(ErrorKind::InvalidOperation, "only integers can be printed")),
+            Err(_) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "only integers can be printed",
+                ))
+            }
         },
         _ => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("cannot print a {} value; loop over it in the template", value.kind()),
+                format!(
+                    "cannot print a {} value; loop over it in the template",
+                    value.kind()
+                ),
             ))
         }
     };
-    out.write_str(&text).map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
+    out.write_str(&text)
+        .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"))
 }
 
 fn unknown_mode(mode: &str) -> Error {
-    Error::new(ErrorKind::InvalidOperation, format!("template folder has no escaper (mode `{mode}`)"))
+    Error::new(
+        ErrorKind::InvalidOperation,
+        format!("template folder has no escaper (mode `{mode}`)"),
+    )
 }
 
 /// Build the template environment (see the module docs for why each setting).
@@ -227,16 +345,28 @@ pub fn environment() -> Result<Environment<'static>, RenderError> {
     env.add_test("none", |v: Value| v.is_none());
     env.add_test("defined", |v: Value| !v.is_undefined());
     for (name, source) in TEMPLATES {
-        env.add_template(name, source)
-            .map_err(|e| RenderError { template: (*name).to_string(), detail: format!("{e:#}") })?;
+        env.add_template(name, source).map_err(|e| RenderError {
+            template: (*name).to_string(),
+            detail: format!("{e:#}"),
+        })?;
     }
     Ok(env)
 }
 
 /// Render one template to text.
-fn render_template(env: &Environment<'_>, template: &str, context: &impl Serialize) -> Result<String, RenderError> {
-    let wrap = |e: Error| RenderError { template: template.to_string(), detail: format!("{e:#}") };
-    env.get_template(template).map_err(wrap)?.render(context).map_err(wrap)
+fn render_template(
+    env: &Environment<'_>,
+    template: &str,
+    context: &impl Serialize,
+) -> Result<String, RenderError> {
+    let wrap = |e: Error| RenderError {
+        template: template.to_string(),
+        detail: format!("{e:#}"),
+    };
+    env.get_template(template)
+        .map_err(wrap)?
+        .render(context)
+        .map_err(wrap)
 }
 
 fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
@@ -255,8 +385,14 @@ fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
 pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>, RenderError> {
     let template = "powershell/provision.ps1.j2";
     // The script template sees the same context shape as every other template.
-    let placeholder = TemplateContext { view: view.clone(), script: ScriptView::new(b"") };
-    Ok(encode(&render_template(env, template, &placeholder)?, Encoding::Utf8Bom))
+    let placeholder = TemplateContext {
+        view: view.clone(),
+        script: ScriptView::new(b""),
+    };
+    Ok(encode(
+        &render_template(env, template, &placeholder)?,
+        Encoding::Utf8Bom,
+    ))
 }
 
 /// Render the given targets of a validated lab, in a stable order.
@@ -267,7 +403,10 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
     let env = environment()?;
     let view = LabView::new(lab);
     let script = provision_script(&env, &view)?;
-    let context = TemplateContext { view, script: ScriptView::new(&script) };
+    let context = TemplateContext {
+        view,
+        script: ScriptView::new(&script),
+    };
     let mut targets = targets.to_vec();
     targets.sort();
     targets.dedup();
@@ -279,7 +418,10 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
             } else {
                 encode(&render_template(&env, template, &context)?, *encoding)
             };
-            files.push(RenderedFile { path: (*path).to_string(), bytes });
+            files.push(RenderedFile {
+                path: (*path).to_string(),
+                bytes,
+            });
         }
     }
     Ok(files)

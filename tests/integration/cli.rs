@@ -41,7 +41,10 @@ fn binary() -> &'static str {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let slug: String = name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let slug: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let dir = std::env::temp_dir().join(format!("wcigen-cli-{}-{slug}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -56,7 +59,9 @@ fn setup(tmp: &Path, step: &Setup) {
                 "__HUGE__" => {
                     let mut v = b"version: 1\ndescription: |\n".to_vec();
                     while v.len() < 50 * 1024 * 1024 {
-                        v.extend_from_slice(b"  lorem ipsum dolor sit amet, consectetur adipiscing elit\n");
+                        v.extend_from_slice(
+                            b"  lorem ipsum dolor sit amet, consectetur adipiscing elit\n",
+                        );
                     }
                     v
                 }
@@ -71,7 +76,12 @@ fn setup(tmp: &Path, step: &Setup) {
     if let Some(lab) = &step.render {
         {
             let status = Command::new(binary())
-                .args(["render", &repo().join(lab).display().to_string(), "-o", &tmp.join("out").display().to_string()])
+                .args([
+                    "render",
+                    &repo().join(lab).display().to_string(),
+                    "-o",
+                    &tmp.join("out").display().to_string(),
+                ])
                 .output()
                 .unwrap()
                 .status;
@@ -82,8 +92,10 @@ fn setup(tmp: &Path, step: &Setup) {
 
 #[test]
 fn cli_cases() {
-    let cases: Vec<Case> =
-        serde_yaml::from_str(&std::fs::read_to_string(repo().join("tests/cmd/cases.yaml")).unwrap()).unwrap();
+    let cases: Vec<Case> = serde_yaml::from_str(
+        &std::fs::read_to_string(repo().join("tests/cmd/cases.yaml")).unwrap(),
+    )
+    .unwrap();
     assert!(cases.len() >= 20);
     let mut failures = Vec::new();
     for case in &cases {
@@ -91,14 +103,26 @@ fn cli_cases() {
         for step in &case.setup {
             setup(&tmp, step);
         }
-        let fill = |s: &str| s.replace("{repo}", &repo().display().to_string()).replace("{tmp}", &tmp.display().to_string());
+        let fill = |s: &str| {
+            s.replace("{repo}", &repo().display().to_string())
+                .replace("{tmp}", &tmp.display().to_string())
+        };
         let args: Vec<String> = case.args.iter().map(|a| fill(a)).collect();
-        let output = Command::new(binary()).args(&args).current_dir(&tmp).env("NO_COLOR", "1").output().unwrap();
+        let output = Command::new(binary())
+            .args(&args)
+            .current_dir(&tmp)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         let stderr = String::from_utf8_lossy(&output.stderr);
         let mut problems = Vec::new();
         if output.status.code() != Some(case.status) {
-            problems.push(format!("exit {:?}, expected {}", output.status.code(), case.status));
+            problems.push(format!(
+                "exit {:?}, expected {}",
+                output.status.code(),
+                case.status
+            ));
         }
         for want in &case.stdout {
             if !stdout.contains(&fill(want)) {
@@ -129,7 +153,10 @@ fn cli_cases() {
             }
         }
         if !problems.is_empty() {
-            failures.push(format!("{}: {problems:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}", case.name));
+            failures.push(format!(
+                "{}: {problems:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+                case.name
+            ));
         }
         let _ = std::fs::remove_dir_all(&tmp);
     }
@@ -140,9 +167,17 @@ fn cli_cases() {
 fn init_output_validates() {
     let tmp = temp_dir("init-validates");
     let lab = tmp.join("lab.yaml");
-    assert!(Command::new(binary()).args(["init", &lab.display().to_string()]).status().unwrap().success());
+    assert!(Command::new(binary())
+        .args(["init", &lab.display().to_string()])
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(std::fs::read_to_string(&lab).unwrap(), wcigen::EXAMPLE_LAB);
-    assert!(Command::new(binary()).args(["validate", &lab.display().to_string()]).status().unwrap().success());
+    assert!(Command::new(binary())
+        .args(["validate", &lab.display().to_string()])
+        .status()
+        .unwrap()
+        .success());
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
@@ -151,14 +186,24 @@ fn render_is_deterministic_on_disk() {
     let tmp = temp_dir("deterministic");
     for out in ["a", "b"] {
         let status = Command::new(binary())
-            .args(["render", &repo().join("examples/lab.yaml").display().to_string(), "-o", &tmp.join(out).display().to_string()])
+            .args([
+                "render",
+                &repo().join("examples/lab.yaml").display().to_string(),
+                "-o",
+                &tmp.join(out).display().to_string(),
+            ])
             .status()
             .unwrap();
         assert!(status.success());
     }
     for entry in walk(&tmp.join("a")) {
         let rel = entry.strip_prefix(tmp.join("a")).unwrap();
-        assert_eq!(std::fs::read(&entry).unwrap(), std::fs::read(tmp.join("b").join(rel)).unwrap(), "{}", rel.display());
+        assert_eq!(
+            std::fs::read(&entry).unwrap(),
+            std::fs::read(tmp.join("b").join(rel)).unwrap(),
+            "{}",
+            rel.display()
+        );
     }
     let _ = std::fs::remove_dir_all(&tmp);
 }

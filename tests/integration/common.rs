@@ -30,7 +30,10 @@ pub fn example_name(path: &Path) -> String {
 
 /// Validate a lab text, panicking with the diagnostics when it is invalid.
 pub fn valid_lab_from_text(label: &str, text: &str) -> wcigen::validate::ValidLab {
-    let source = SourceFile { path: label.into(), text: text.into() };
+    let source = SourceFile {
+        path: label.into(),
+        text: text.into(),
+    };
     match wcigen::check(&source) {
         Ok(lab) => lab,
         Err(d) => panic!("{label} is invalid: {d:#?}"),
@@ -51,7 +54,10 @@ pub fn render_text(label: &str, text: &str) -> Vec<RenderedFile> {
 
 /// The rendered file at `path` (panics when missing).
 pub fn file<'a>(files: &'a [RenderedFile], path: &str) -> &'a RenderedFile {
-    files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("{path} was not rendered"))
+    files
+        .iter()
+        .find(|f| f.path == path)
+        .unwrap_or_else(|| panic!("{path} was not rendered"))
 }
 
 /// `../shared/reference` when conformance tests are switched on (`WCIGEN_CONFORMANCE=1`).

@@ -8,7 +8,9 @@ use crate::common::{example_name, examples, file, render_file, render_text, repo
 /// Every ERROR or MISSING node of a PowerShell parse, as `line:column kind`.
 pub fn powershell_syntax_problems(text: &str) -> Vec<String> {
     let mut parser = Parser::new();
-    parser.set_language(&tree_sitter_powershell::LANGUAGE.into()).expect("grammar loads");
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("grammar loads");
     let tree = parser.parse(text, None).expect("parser returns a tree");
     let mut problems = Vec::new();
     collect(tree.root_node(), &mut problems);
@@ -18,7 +20,16 @@ pub fn powershell_syntax_problems(text: &str) -> Vec<String> {
 fn collect(node: Node<'_>, out: &mut Vec<String>) {
     if node.is_error() || node.is_missing() {
         let p = node.start_position();
-        out.push(format!("{}:{} {}", p.row + 1, p.column + 1, if node.is_missing() { "MISSING" } else { "ERROR" }));
+        out.push(format!(
+            "{}:{} {}",
+            p.row + 1,
+            p.column + 1,
+            if node.is_missing() {
+                "MISSING"
+            } else {
+                "ERROR"
+            }
+        ));
     }
     let mut cursor = node.walk();
     for child in node.children(&mut cursor) {
@@ -28,8 +39,8 @@ fn collect(node: Node<'_>, out: &mut Vec<String>) {
 
 #[test]
 fn the_grammar_catches_broken_scripts() {
-    assert!(powershell_syntax_problems("function f { if ($x) { 'a' }\n").len() > 0);
-    assert!(powershell_syntax_problems("$x = 'unclosed\n").len() > 0);
+    assert!(!powershell_syntax_problems("function f { if ($x) { 'a' }\n").is_empty());
+    assert!(!powershell_syntax_problems("$x = 'unclosed\n").is_empty());
     assert!(powershell_syntax_problems("$x = @{ a = 1 }\nWrite-Output $x\n").is_empty());
 }
 
@@ -56,7 +67,10 @@ fn provision_script_snapshots() {
     for example in examples() {
         let files = render_file(&example);
         let name = example_name(&example);
-        insta::assert_snapshot!(format!("provision_ps1__{name}"), file(&files, "powershell/provision.ps1").text());
+        insta::assert_snapshot!(
+            format!("provision_ps1__{name}"),
+            file(&files, "powershell/provision.ps1").text()
+        );
     }
 }
 
@@ -64,17 +78,29 @@ fn provision_script_snapshots() {
 fn lab_values_stay_data_in_the_script() {
     let text = std::fs::read_to_string(repo().join("examples/lab.yaml"))
         .unwrap()
-        .replace("- name: windbg", &format!("- name: evil\n      kind: zip\n      url: \"https://example.com/a?b='c'&d=$(x)\"\n      dir: \"it's ‘x’ $(y)\"\n    - name: windbg"));
+        .replace("- name: windbg", "- name: evil\n      kind: zip\n      url: \"https://example.com/a?b='c'&d=$(x)\"\n      dir: \"it's ‘x’ $(y)\"\n    - name: windbg");
     let files = render_text("hostile.yaml", &text);
     let script = file(&files, "powershell/provision.ps1").text();
     assert!(powershell_syntax_problems(script).is_empty());
-    assert!(script.contains("'https://example.com/a?b=''c''&d=$(x)'"), "url literal not escaped as expected");
-    assert!(script.contains("it''s ‘‘x’’ $(y)"), "dir literal not escaped as expected");
+    assert!(
+        script.contains("'https://example.com/a?b=''c''&d=$(x)'"),
+        "url literal not escaped as expected"
+    );
+    assert!(
+        script.contains("it''s ‘‘x’’ $(y)"),
+        "dir literal not escaped as expected"
+    );
 }
 
 #[test]
 fn template_text_is_ascii() {
-    let template = std::fs::read_to_string(repo().join("templates/powershell/provision.ps1.j2")).unwrap();
-    let bad: Vec<_> = template.lines().enumerate().filter(|(_, l)| !l.is_ascii()).map(|(i, _)| i + 1).collect();
+    let template =
+        std::fs::read_to_string(repo().join("templates/powershell/provision.ps1.j2")).unwrap();
+    let bad: Vec<_> = template
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.is_ascii())
+        .map(|(i, _)| i + 1)
+        .collect();
     assert!(bad.is_empty(), "non-ASCII template lines: {bad:?}");
 }

@@ -22,7 +22,10 @@ fn committed_schema_is_current() {
 fn check_descriptions(node: &Value, path: &str, missing: &mut Vec<String>) {
     if let Some(props) = node.get("properties").and_then(Value::as_object) {
         for (name, prop) in props {
-            let has = prop.get("description").and_then(Value::as_str).is_some_and(|d| !d.trim().is_empty());
+            let has = prop
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| !d.trim().is_empty());
             if !has {
                 missing.push(format!("{path}.{name}"));
             }
@@ -43,18 +46,27 @@ fn every_field_has_a_description() {
     let schema = wcigen::load::lab_schema();
     let mut missing = Vec::new();
     check_descriptions(&schema, "", &mut missing);
-    assert!(missing.is_empty(), "fields without a description: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fields without a description: {missing:?}"
+    );
 }
 
 #[test]
 fn every_example_is_valid_under_the_committed_schema() {
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("schemas/lab.schema.json")).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/lab.schema.json")).unwrap(),
+    )
+    .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     for example in examples() {
-        let yaml: serde_yaml::Value = serde_yaml::from_str(&std::fs::read_to_string(&example).unwrap()).unwrap();
+        let yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&example).unwrap()).unwrap();
         let json = serde_json::to_value(yaml).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&json).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", example.display());
     }
 }

@@ -29,7 +29,10 @@ fn expected_code(text: &str) -> String {
 
 /// The human report of a lab text, uncoloured, with a stable file label.
 fn report(label: &str, text: &str) -> (Vec<diag::ResolvedDiagnostic>, String) {
-    let source = SourceFile { path: label.into(), text: text.into() };
+    let source = SourceFile {
+        path: label.into(),
+        text: text.into(),
+    };
     let diagnostics = match wcigen::check(&source) {
         Ok(lab) => lab.warnings().to_vec(),
         Err(d) => d,
@@ -41,7 +44,11 @@ fn report(label: &str, text: &str) -> (Vec<diag::ResolvedDiagnostic>, String) {
 
 #[test]
 fn there_are_many_invalid_fixtures() {
-    assert!(invalid_fixtures().len() >= 60, "only {} invalid fixtures", invalid_fixtures().len());
+    assert!(
+        invalid_fixtures().len() >= 60,
+        "only {} invalid fixtures",
+        invalid_fixtures().len()
+    );
 }
 
 #[test]
@@ -52,14 +59,22 @@ fn each_invalid_fixture_reports_exactly_its_problem() {
         let text = std::fs::read_to_string(&path).unwrap();
         let label = format!("tests/fixtures/invalid/{name}.yaml");
         let (resolved, human) = report(&label, &text);
-        let errors: Vec<_> = resolved.iter().filter(|d| d.severity == Severity::Error).collect();
+        let errors: Vec<_> = resolved
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
         let expected = expected_code(&text);
         if errors.len() != 1 || errors[0].code != expected {
-            failures.push(format!("{name}: expected one `{expected}`, got {:?}", errors.iter().map(|e| e.code).collect::<Vec<_>>()));
+            failures.push(format!(
+                "{name}: expected one `{expected}`, got {:?}",
+                errors.iter().map(|e| e.code).collect::<Vec<_>>()
+            ));
         }
         // Every error names a location and a fix.
         for e in &errors {
-            if e.help.is_none() || (e.line.is_none() && text.trim().lines().any(|l| !l.starts_with('#'))) {
+            if e.help.is_none()
+                || (e.line.is_none() && text.trim().lines().any(|l| !l.starts_with('#')))
+            {
                 failures.push(format!("{name}: `{}` has no position or no help", e.code));
             }
         }
@@ -91,10 +106,22 @@ fn latest_image_and_open_sources_warn_but_validate() {
         .replace("size: Standard_E2s_v3", "size: Standard_E2s_v9");
     let (resolved, human) = report("open.yaml", &text);
     let codes: Vec<_> = resolved.iter().map(|d| (d.code, d.severity)).collect();
-    assert!(codes.contains(&("image-version-latest", Severity::Warning)), "{codes:?}");
-    assert!(codes.contains(&("allow-from-any", Severity::Warning)), "{codes:?}");
-    assert!(codes.contains(&("vm-size-unknown", Severity::Warning)), "{codes:?}");
-    assert!(human.contains("`rdp`, `ssh` are open to any source"), "{human}");
+    assert!(
+        codes.contains(&("image-version-latest", Severity::Warning)),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("allow-from-any", Severity::Warning)),
+        "{codes:?}"
+    );
+    assert!(
+        codes.contains(&("vm-size-unknown", Severity::Warning)),
+        "{codes:?}"
+    );
+    assert!(
+        human.contains("`rdp`, `ssh` are open to any source"),
+        "{human}"
+    );
     assert!(human.contains("0 error(s), 3 warning(s)"), "{human}");
 }
 
@@ -104,7 +131,11 @@ fn minimal_lab_renders_byte_identically_to_the_full_example() {
     let minimal = render_file(&repo().join("examples/minimal.yaml"));
     assert_eq!(full.len(), minimal.len());
     for f in &full {
-        assert!(file(&minimal, &f.path).bytes == f.bytes, "{} differs", f.path);
+        assert!(
+            file(&minimal, &f.path).bytes == f.bytes,
+            "{} differs",
+            f.path
+        );
     }
 }
 
@@ -112,11 +143,20 @@ fn minimal_lab_renders_byte_identically_to_the_full_example() {
 fn diagnostics_point_at_the_offending_value() {
     let text = "version: 1\nname: wci\nazure:\n  location: estus\n  resourceGroup: rg\nvm:\n  name: v\n  adminUsername: admin\n";
     let (resolved, human) = report("t.yaml", text);
-    let region = resolved.iter().find(|d| d.code == "region-unknown").unwrap();
+    let region = resolved
+        .iter()
+        .find(|d| d.code == "region-unknown")
+        .unwrap();
     assert_eq!((region.line, region.column), (Some(4), Some(13)));
-    assert!(human.contains("4 |   location: estus\n  |             ^^^^^"), "{human}");
+    assert!(
+        human.contains("4 |   location: estus\n  |             ^^^^^"),
+        "{human}"
+    );
     assert!(human.contains("did you mean `eastus`?"), "{human}");
-    let user = resolved.iter().find(|d| d.code == "admin-username-reserved").unwrap();
+    let user = resolved
+        .iter()
+        .find(|d| d.code == "admin-username-reserved")
+        .unwrap();
     assert_eq!(user.path, "vm.adminUsername");
     assert!(user.help.as_deref().unwrap().contains("`administrator`"));
 }
@@ -129,17 +169,24 @@ fn all_problems_are_reported_at_once() {
         .replace("adminUsername: wci", "adminUsername: root")
         .replace("time: \"19:00\"", "time: \"25:00\"");
     let (resolved, _) = report("many.yaml", &text);
-    let errors = resolved.iter().filter(|d| d.severity == Severity::Error).count();
+    let errors = resolved
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     assert_eq!(errors, 3, "{resolved:#?}");
 }
 
 #[test]
 fn json_report_carries_the_same_fields() {
-    let text = std::fs::read_to_string(Path::new(&repo()).join("tests/fixtures/invalid/region.yaml")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(&repo()).join("tests/fixtures/invalid/region.yaml"))
+            .unwrap();
     let (resolved, _) = report("region.yaml", &text);
     let json: serde_json::Value = serde_json::from_str(&diag::render_json(&resolved)).unwrap();
     let first = &json.as_array().unwrap()[0];
-    for key in ["code", "severity", "file", "path", "line", "column", "message", "help"] {
+    for key in [
+        "code", "severity", "file", "path", "line", "column", "message", "help",
+    ] {
         assert!(first.get(key).is_some(), "missing {key} in {first}");
     }
     assert_eq!(first["code"], "region-unknown");
