@@ -17,7 +17,8 @@
 # Usage:
 #   source .ci/tools.sh [TOOL...]   install (default: all) and put the tools on PATH
 #                                   in the calling shell (PATH, CHECKPOINT_DISABLE,
-#                                   WCIGEN_TOOLS_BIN are exported)
+#                                   WCIGEN_TOOLS_BIN, maybe TF_CLI_CONFIG_FILE are
+#                                   exported; `set -euo pipefail` stays on)
 #   bash .ci/tools.sh [TOOL...]     install only; prepend "$WCIGEN_TOOLS_BIN" to PATH yourself
 #   TOOL is one of: terraform packer checkov pycep all
 #
@@ -35,6 +36,13 @@ WCIGEN_TOOLS_BIN="$WCIGEN_TOOLS_DIR/bin"
 export WCIGEN_TOOLS_DIR WCIGEN_TOOLS_BIN
 # Terraform must not phone home for version checks (no network for it anyway).
 export CHECKPOINT_DISABLE=1
+# Machines of this project set TF_CLI_CONFIG_FILE=$HOME/.terraformrc without creating
+# the file; every terraform command then warns on stderr. Point it at an empty file.
+if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -e "$TF_CLI_CONFIG_FILE" ]]; then
+    mkdir -p "$WCIGEN_TOOLS_DIR"
+    : >"$WCIGEN_TOOLS_DIR/terraformrc"
+    export TF_CLI_CONFIG_FILE="$WCIGEN_TOOLS_DIR/terraformrc"
+fi
 
 _WCIGEN_CI_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 

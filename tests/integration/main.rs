@@ -1,6 +1,7 @@
 //! The single integration-test binary (one link step on a 2-core machine).
 
 mod common;
+mod conformance;
 
 mod azure_targets;
 mod cli;
