@@ -20,6 +20,7 @@ Examples:
   wcigen render lab.yaml -o out             render every target into out/
   wcigen render lab.yaml --target powershell
   wcigen schema > lab.schema.json           the lab file's JSON Schema
+  wcigen completions bash                   shell completions
 
 Exit codes: 0 ok (warnings allowed), 1 invalid lab, drift or write failure, 2 usage, 3 internal error.";
 
@@ -70,6 +71,12 @@ enum Command {
     /// Print the JSON Schema of the lab file.
     #[command(after_help = "Example:\n  wcigen schema > schemas/lab.schema.json")]
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = "Examples:\n  wcigen completions bash > /etc/bash_completion.d/wcigen\n  wcigen completions zsh > \"${fpath[1]}/_wcigen\"\n  wcigen completions powershell >> $PROFILE")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Write the example lab (the Windows Containers Internals lab) to PATH.
     #[command(after_help = "Example:\n  wcigen init my-lab.yaml && wcigen validate my-lab.yaml")]
     Init {
@@ -108,6 +115,13 @@ pub(crate) fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Init { path, force } => init_cmd(&path, force),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "wcigen", &mut script);
+            print_stdout(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
     }
 }
 

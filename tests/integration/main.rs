@@ -8,4 +8,5 @@ mod cli;
 mod hcl_targets;
 mod powershell;
 mod schema;
+mod templates;
 mod validation;

@@ -25,6 +25,9 @@ pub mod packer;
 pub mod terraform;
 
 #[cfg(test)]
+mod rendered;
+
+#[cfg(test)]
 mod arm_tests;
 #[cfg(test)]
 mod bicep_tests;
