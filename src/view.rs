@@ -50,7 +50,7 @@ pub struct ApiVersions {
 
 /// The pinned API versions.
 pub const API_VERSIONS: ApiVersions = ApiVersions {
-    compute: "2024-07-01",
+    compute: "2025-11-01",
     network: "2024-05-01",
     dev_test_lab: "2018-09-15",
 };
@@ -435,10 +435,13 @@ fn join_dir(root: &str, name: &str) -> String {
 
 /// The provisioning script as the IaC targets embed it.
 ///
-/// Every IaC target runs exactly `powershell/provision.ps1`. It is embedded gzip-compressed and
-/// base64-encoded in one command line, so no file hosting is needed and the command stays far
-/// below Windows' 32,767-character command-line limit; the command writes the script to
-/// `C:\ProgramData\wcigen\provision.ps1` byte for byte and runs it.
+/// Every IaC target runs exactly `powershell/provision.ps1`. Bicep, ARM and Terraform send it as
+/// the VM's `userData` (gzip, then base64: about a third of the 64 KiB limit, and updatable
+/// without recreating the VM), and the CustomScriptExtension's short `commandToExecute` reads it
+/// back from the instance metadata service, writes it byte for byte to
+/// `C:\ProgramData\wcigen\provision.ps1` and runs it. Embedding the payload in the command
+/// itself would make it about 19,000 characters: over `cmd.exe`'s 8,191-character line limit,
+/// which the extension's command goes through.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptView {
@@ -448,11 +451,16 @@ pub struct ScriptView {
     pub sha256: String,
     /// gzip of the script file's bytes, base64-encoded.
     pub base64_gzip: String,
+    /// The VM's `userData`: the same gzip + base64 payload.
+    pub user_data: String,
     /// The complete command for a CustomScriptExtension's `commandToExecute` (unattended mode).
     pub command_to_execute: String,
     /// Size of the script in bytes.
     pub size: usize,
 }
+
+/// Instance metadata endpoint of the VM's `userData` (IMDS; reachable only from inside the VM).
+const USER_DATA_URL: &str = "http://169.254.169.254/metadata/instance/compute/userData?api-version=2021-01-01&format=text";
 
 impl ScriptView {
     /// Build the embedding of the script's exact bytes (including its BOM).
@@ -462,28 +470,26 @@ impl ScriptView {
         use sha2::Digest as _;
         use std::io::Write as _;
 
-        let mut gz = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::best());
+        let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
         // Writing into a Vec cannot fail.
         let _ = gz.write_all(script);
         let compressed = gz.finish().unwrap_or_default();
         let base64_gzip = base64::engine::general_purpose::STANDARD.encode(compressed);
-        let sha256 = sha2::Sha256::digest(script)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha256 = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
         let command_to_execute = format!(
             "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command \"\
+$ErrorActionPreference = 'Stop'; \
 $d = Join-Path $env:ProgramData 'wcigen'; $null = New-Item -ItemType Directory -Force -Path $d; \
 $p = Join-Path $d 'provision.ps1'; \
-$z = New-Object IO.Compression.GZipStream((New-Object IO.MemoryStream(,[Convert]::FromBase64String('{base64_gzip}'))), [IO.Compression.CompressionMode]::Decompress); \
+$u = Invoke-RestMethod -UseBasicParsing -Headers @{{Metadata = 'true'}} -Uri '{USER_DATA_URL}'; \
+$z = New-Object IO.Compression.GZipStream((New-Object IO.MemoryStream(,[Convert]::FromBase64String($u.Trim()))), [IO.Compression.CompressionMode]::Decompress); \
 $f = [IO.File]::Create($p); $z.CopyTo($f); $f.Close(); $z.Close(); \
 & $p -Mode Unattended; exit $LASTEXITCODE\""
         );
         Self {
             vm_path: r"C:\ProgramData\wcigen\provision.ps1",
             sha256,
+            user_data: base64_gzip.clone(),
             base64_gzip,
             command_to_execute,
             size: script.len(),

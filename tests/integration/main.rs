@@ -5,7 +5,9 @@ mod conformance;
 
 mod azure_targets;
 mod cli;
+mod fuzz;
 mod hcl_targets;
+mod hostile;
 mod powershell;
 mod schema;
 mod templates;

@@ -159,6 +159,43 @@ pub fn blank_for_packer_166(source: &str) -> String {
     blank_spans(source, &spans)
 }
 
+/// Packer 1.6.6 could publish to a Compute Gallery only through a managed image: a
+/// `source "azure-arm"` with `shared_image_gallery_destination` and no `managed_image_name`
+/// fails its `Prepare()` ("A capture_container_name or managed_image_name must be specified",
+/// ...), while plugin 2.x builds exactly that for Trusted Launch (which cannot be captured to a
+/// managed image at all). After [`blank_for_packer_166`], this writes a dummy managed image
+/// output onto the first two empty lines inside such a source block (blank separator lines, or
+/// the blanked `security_type` / `secure_boot_enabled` / `vtpm_enabled` lines), so that validate
+/// checks everything else; line numbers stay as they were. Idempotent. Panics when the block has
+/// fewer than two empty lines.
+pub fn add_managed_image_for_packer_166(blanked: &str) -> String {
+    let Ok(body) = hcl::edit::parser::parse_body(blanked) else {
+        return blanked.to_string();
+    };
+    let mut lines: Vec<String> = blanked.split('\n').map(str::to_string).collect();
+    for block in body.iter().filter_map(|s| s.as_block()) {
+        let is_azure = block.ident.as_str() == "source"
+            && block.labels.first().map(edit::BlockLabel::as_str) == Some(BUILDER);
+        let gallery = block.body.iter().any(|s| {
+            s.as_block().is_some_and(|b| b.ident.as_str() == "shared_image_gallery_destination")
+        });
+        let managed = block.body.iter().any(|s| {
+            s.as_attribute().is_some_and(|a| a.key.as_str() == "managed_image_name")
+        });
+        if !(is_azure && gallery && !managed) {
+            continue;
+        }
+        let Some(span) = block.span() else { continue };
+        let first = blanked[..span.start].matches('\n').count();
+        let last = blanked[..span.end].matches('\n').count();
+        let empty: Vec<usize> = (first + 1..last).filter(|&i| lines[i].trim().is_empty()).take(2).collect();
+        assert_eq!(empty.len(), 2, "no room for a dummy managed image output in the source block");
+        lines[empty[0]] = "  managed_image_name = \"packer-1-6-6-validate\"".into();
+        lines[empty[1]] = "  managed_image_resource_group_name = \"packer-1-6-6-validate\"".into();
+    }
+    lines.join("\n")
+}
+
 fn unsupported_spans(body: &edit::Body) -> Vec<std::ops::Range<usize>> {
     body.iter()
         .filter(|s| {

@@ -132,14 +132,12 @@ fn packer_1_6_6_validates_every_rendered_example() {
         let files = render_file(&example);
         let dir = std::env::temp_dir().join(format!("wcigen-packer-{}-{}", std::process::id(), example_name(&example)));
         let _ = std::fs::remove_dir_all(&dir);
-        // The blanked copy sits beside powershell/, so `${path.root}/../powershell` resolves.
         let blanked = dir.join("packer");
         std::fs::create_dir_all(&blanked).unwrap();
-        std::fs::create_dir_all(dir.join("powershell")).unwrap();
-        std::fs::write(dir.join("powershell/provision.ps1"), &file(&files, "powershell/provision.ps1").bytes).unwrap();
         for f in files.iter().filter(|f| f.path.starts_with("packer/") && f.path.ends_with(".pkr.hcl")) {
             let name = Path::new(&f.path).file_name().unwrap();
-            std::fs::write(blanked.join(name), packer::blank_for_packer_166(f.text())).unwrap();
+            let text = packer::add_managed_image_for_packer_166(&packer::blank_for_packer_166(f.text()));
+            std::fs::write(blanked.join(name), text).unwrap();
         }
         let vars = dummy_vars(&packer_source(&files));
         let output = Command::new("packer").arg("validate").args(&vars).arg(".").current_dir(&blanked).output().unwrap();
