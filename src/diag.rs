@@ -643,16 +643,18 @@ pub fn resolve(
         .map(|d| {
             let (pos, caret_len) = match d.position {
                 Some(p) => (Some(p), 1),
-                None => match spans.lookup(&d.path) {
-                    Some(span) => {
-                        let (p, len) = if d.at_key {
-                            span.key.unwrap_or(span.value)
-                        } else {
-                            span.value
-                        };
+                None => match (spans.exact(&d.path), spans.lookup(&d.path)) {
+                    (Some(span), _) => {
+                        let (p, len) = if d.at_key { span.key.unwrap_or(span.value) } else { span.value };
                         (Some(p), len)
                     }
-                    None => (None, 1),
+                    // The field is not written (its default applies): point at the key of the
+                    // nearest parent that is.
+                    (None, Some(span)) => {
+                        let (p, len) = span.key.unwrap_or(span.value);
+                        (Some(p), len)
+                    }
+                    (None, None) => (None, 1),
                 },
             };
             ResolvedDiagnostic {

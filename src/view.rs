@@ -505,4 +505,23 @@ pub struct TemplateContext {
     pub view: LabView,
     /// The provisioning script as embedded by the IaC targets.
     pub script: ScriptView,
+    /// Which targets this render writes (for the generated README).
+    pub rendered: RenderedTargets,
+}
+
+/// The targets of one render.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RenderedTargets {
+    /// `powershell/provision.ps1` is written.
+    pub powershell: bool,
+    /// `bicep/` is written.
+    pub bicep: bool,
+    /// `arm/` is written.
+    pub arm: bool,
+    /// `terraform/` is written.
+    pub terraform: bool,
+    /// `packer/` is written.
+    pub packer: bool,
+    /// Every file written (besides the README), in order.
+    pub files: Vec<&'static str>,
 }

@@ -110,6 +110,35 @@ pub fn hcl(value: &str) -> String {
     out
 }
 
+/// POSIX shell word, for the commands in the generated README: a value made only of
+/// characters the shell never interprets is written as is; anything else is single-quoted, each
+/// `'` written as `'\''`. (Lab values reaching the README are validated names without control
+/// characters, so a word never spans lines and cannot end a Markdown code fence.)
+///
+/// ```
+/// assert_eq!(wcigen::render::escape::shell_word("krnl-rg_1"), "krnl-rg_1");
+/// assert_eq!(wcigen::render::escape::shell_word("rg (it's)"), r"'rg (it'\''s)'");
+/// ```
+#[must_use]
+pub fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@%+=,".contains(c));
+    if plain {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

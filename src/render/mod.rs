@@ -15,7 +15,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehav
 use serde::Serialize;
 
 use crate::validate::ValidLab;
-use crate::view::{LabView, ScriptView, TemplateContext};
+use crate::view::{LabView, RenderedTargets, ScriptView, TemplateContext};
 
 /// A deployable form of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -197,6 +197,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "packer/lab.pkrvars.hcl.example.j2",
         include_str!("../../templates/packer/lab.pkrvars.hcl.example.j2"),
     ),
+    ("readme/README.md.j2", include_str!("../../templates/readme/README.md.j2")),
 ];
 
 /// One rendered file.
@@ -250,6 +251,8 @@ fn escape_mode(name: &str) -> AutoEscape {
         "arm" if name.ends_with("parameters.json.j2") => "json",
         "arm" => "arm",
         "terraform" | "packer" => "hcl",
+        "readme" => "shell",
+        "readme" => "shell",
         _ => "unknown",
     };
     AutoEscape::Custom(mode)
@@ -282,6 +285,7 @@ fn format_value(
                 "arm" => escape::arm_string(s),
                 "json" => escape::json_string(s),
                 "hcl" => escape::hcl(s),
+                "shell" => escape::shell_word(s),
                 _ => return Err(unknown_mode(mode)),
             }
         }
@@ -289,13 +293,15 @@ fn format_value(
             let b = value.is_true();
             match mode {
                 "powershell" => if b { "$true" } else { "$false" }.to_string(),
-                "bicep" | "arm" | "json" | "hcl" => b.to_string(),
+                "bicep" | "arm" | "json" | "hcl" | "shell" => b.to_string(),
                 _ => return Err(unknown_mode(mode)),
             }
         }
         ValueKind::None => match mode {
             "powershell" => "$null".into(),
             "bicep" | "arm" | "json" | "hcl" => "null".into(),
+            "shell" => String::new(),
+            "shell" => String::new(),
             _ => return Err(unknown_mode(mode)),
         },
         ValueKind::Number => match i64::try_from(value.clone()) {
@@ -388,14 +394,13 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
     let placeholder = TemplateContext {
         view: view.clone(),
         script: ScriptView::new(b""),
+        rendered: RenderedTargets::default(),
     };
-    Ok(encode(
-        &render_template(env, template, &placeholder)?,
-        Encoding::Utf8Bom,
-    ))
+    Ok(encode(&render_template(env, template, &placeholder)?, Encoding::Utf8Bom))
 }
 
-/// Render the given targets of a validated lab, in a stable order.
+/// Render the given targets of a validated lab, in a stable order, plus `README.md`, the guide
+/// to the rendered tree.
 ///
 /// # Errors
 /// A template defect.
@@ -403,13 +408,18 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
     let env = environment()?;
     let view = LabView::new(lab);
     let script = provision_script(&env, &view)?;
-    let context = TemplateContext {
-        view,
-        script: ScriptView::new(&script),
-    };
     let mut targets = targets.to_vec();
     targets.sort();
     targets.dedup();
+    let rendered = RenderedTargets {
+        powershell: targets.contains(&Target::Powershell),
+        bicep: targets.contains(&Target::Bicep),
+        arm: targets.contains(&Target::Arm),
+        terraform: targets.contains(&Target::Terraform),
+        packer: targets.contains(&Target::Packer),
+        files: targets.iter().flat_map(|t| t.files().iter().map(|(path, ..)| *path)).collect(),
+    };
+    let context = TemplateContext { view, script: ScriptView::new(&script), rendered };
     let mut files = Vec::new();
     for target in targets {
         for (path, template, encoding) in target.files() {
@@ -418,11 +428,10 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
             } else {
                 encode(&render_template(&env, template, &context)?, *encoding)
             };
-            files.push(RenderedFile {
-                path: (*path).to_string(),
-                bytes,
-            });
+            files.push(RenderedFile { path: (*path).to_string(), bytes });
         }
     }
+    let readme = render_template(&env, "readme/README.md.j2", &context)?;
+    files.push(RenderedFile { path: "README.md".into(), bytes: encode(&readme, Encoding::Utf8) });
     Ok(files)
 }

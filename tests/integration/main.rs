@@ -6,6 +6,7 @@ mod conformance;
 mod azure_targets;
 mod cli;
 mod fuzz;
+mod generated_readme;
 mod hcl_targets;
 mod hostile;
 mod powershell;
