@@ -252,7 +252,6 @@ fn escape_mode(name: &str) -> AutoEscape {
         "arm" => "arm",
         "terraform" | "packer" => "hcl",
         "readme" => "shell",
-        "readme" => "shell",
         _ => "unknown",
     };
     AutoEscape::Custom(mode)
@@ -300,7 +299,6 @@ fn format_value(
         ValueKind::None => match mode {
             "powershell" => "$null".into(),
             "bicep" | "arm" | "json" | "hcl" => "null".into(),
-            "shell" => String::new(),
             "shell" => String::new(),
             _ => return Err(unknown_mode(mode)),
         },
