@@ -61,3 +61,26 @@ fn readme_lists_only_the_rendered_targets() {
     assert!(!readme.contains("## Deploy with Bicep"));
     assert!(!readme.contains("bicep/main.bicep"));
 }
+
+#[test]
+fn ci_workflow_example_checks_drift_and_runs_the_real_validators() {
+    let text = std::fs::read_to_string(repo().join("examples/ci/lab-templates.yml")).unwrap();
+    let workflow: serde_yaml::Value = serde_yaml::from_str(&text).expect("the workflow is YAML");
+    let steps = workflow["jobs"]["check"]["steps"].as_sequence().expect("steps");
+    let runs: String = steps.iter().filter_map(|s| s["run"].as_str()).collect::<Vec<_>>().join("\n");
+    for needle in ["--check", "az bicep build", "az bicep lint", "init -backend=false", "terraform -chdir", "packer init", "packer validate"] {
+        assert!(runs.contains(needle), "the workflow lacks {needle:?}");
+    }
+    // Packer's only variable without a default is given.
+    let files = render_file(&repo().join("examples/lab.yaml"));
+    let variables = file(&files, "packer/variables.pkr.hcl").text();
+    let body: hcl::Body = hcl::from_str(variables).unwrap();
+    let required: Vec<String> = body
+        .blocks()
+        .filter(|b| b.identifier() == "variable" && !b.body().attributes().any(|a| a.key() == "default"))
+        .map(|b| b.labels()[0].as_str().to_string())
+        .collect();
+    for name in required {
+        assert!(runs.contains(&format!("-var {name}=")), "the workflow does not set Packer variable {name}");
+    }
+}
