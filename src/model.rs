@@ -156,7 +156,7 @@ pub struct Network {
     /// installed), `winrm-https` (TCP 5986, an HTTPS listener is created).
     #[serde(default = "defaults::inbound_ports")]
     pub inbound_ports: Vec<InboundPort>,
-    /// Source addresses (IPv4/IPv6 addresses or CIDRs) allowed to reach the inbound ports.
+    /// Source IPv4 addresses or CIDRs allowed to reach the inbound ports (the public IP is IPv4).
     /// Empty means a required deploy-time parameter; `"*"` (any source) only when written.
     #[serde(default)]
     pub allow_from: Vec<String>,

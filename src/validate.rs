@@ -365,6 +365,13 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                     network,
                 },
             ),
+            Ok(None) if source.contains(':') => err(
+                path,
+                K::CidrInvalid {
+                    value: source.clone(),
+                    reason: "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
+                },
+            ),
             Ok(None) => {
                 if !seen_sources.insert(source.clone()) {
                     err(
