@@ -55,7 +55,11 @@ fn read_manifest(out_dir: &Path) -> BTreeSet<String> {
         .unwrap_or_default()
 }
 
-/// Write `files` into `out_dir` atomically per file, replacing wcigen's previous output.
+/// Write `files` into `out_dir`, replacing wcigen's previous output.
+///
+/// Everything is written (and synced) into a staging folder first, so a failure or a kill while
+/// writing leaves the previous output untouched; then each file is moved into place with an
+/// atomic rename (a file is always either the old or the new version, never half written).
 ///
 /// # Errors
 /// [`WriteError::Foreign`] when a file wcigen did not write is in the way and `force` is off;
@@ -72,6 +76,14 @@ pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), 
     }
 
     fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    // A render that was killed leaves its staging folder behind; it is wcigen's own, so clear it.
+    if let Ok(entries) = fs::read_dir(out_dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".wcigen-staging-") {
+                let _ = fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     let staging = out_dir.join(format!(".wcigen-staging-{}", std::process::id()));
     let result = stage_and_move(out_dir, &staging, files, &previous);
     let _ = fs::remove_dir_all(&staging);
@@ -104,12 +116,24 @@ fn stage_and_move(
     let manifest_path = staging.join(MANIFEST);
     fs::write(&manifest_path, manifest).map_err(io(&manifest_path))?;
 
+    // Move into place; if any move fails, put back what was already replaced.
+    let backup = staging.join(".previous");
+    let mut moved: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for file in files {
         let target = out_dir.join(&file.path);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(io(parent))?;
+        if let Err(e) = move_into_place(&staging.join(&file.path), &target, &backup.join(&file.path), &mut moved) {
+            for (target, saved) in moved.into_iter().rev() {
+                match saved {
+                    Some(saved) => {
+                        let _ = fs::rename(&saved, &target);
+                    }
+                    None => {
+                        let _ = fs::remove_file(&target);
+                    }
+                }
+            }
+            return Err(e);
         }
-        fs::rename(staging.join(&file.path), &target).map_err(io(&target))?;
     }
     // Remove what an earlier render wrote and this one did not (a target dropped from the lab).
     for stale in previous.iter().filter(|p| !written.contains(p.as_str())) {
@@ -119,6 +143,35 @@ fn stage_and_move(
     }
     let final_manifest = out_dir.join(MANIFEST);
     fs::rename(&manifest_path, &final_manifest).map_err(io(&final_manifest))?;
+    Ok(())
+}
+
+/// Rename `staged` to `target`, first keeping any existing `target` at `saved`; records the move.
+fn move_into_place(
+    staged: &Path,
+    target: &Path,
+    saved: &Path,
+    moved: &mut Vec<(PathBuf, Option<PathBuf>)>,
+) -> Result<(), WriteError> {
+    if let Some(parent) = target.parent() {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let kept = if target.is_file() {
+        if let Some(parent) = saved.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        fs::rename(target, saved).map_err(io(target))?;
+        Some(saved.to_path_buf())
+    } else {
+        None
+    };
+    if let Err(e) = fs::rename(staged, target) {
+        if let Some(kept) = &kept {
+            let _ = fs::rename(kept, target);
+        }
+        return Err(WriteError::Io(target.to_path_buf(), e));
+    }
+    moved.push((target.to_path_buf(), kept));
     Ok(())
 }
 
@@ -169,4 +222,59 @@ fn first_differing_line(a: &[u8], b: &[u8]) -> usize {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> RenderedFile {
+        RenderedFile { path: path.into(), bytes: text.as_bytes().to_vec() }
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wcigen-output-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn failed_staging_leaves_the_previous_output_intact() {
+        let out = temp("intact");
+        write(&out, &[file("a/x.txt", "old"), file("b/y.txt", "old")], false).unwrap();
+        // Staging fails (one rendered path is a folder of another).
+        let result = write(&out, &[file("b/y.txt", "new"), file("b/y.txt/z", "new")], true);
+        assert!(result.is_err());
+        assert_eq!(fs::read_to_string(out.join("a/x.txt")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(out.join("b/y.txt")).unwrap(), "old");
+        // Moving into place fails half-way (a/x.txt is a file, not a folder): rolled back.
+        let result = write(&out, &[file("b/y.txt", "new"), file("a/x.txt/inner", "new")], true);
+        assert!(result.is_err());
+        assert!(!out.join("a/x.txt/inner").exists());
+        assert_eq!(fs::read_to_string(out.join("a/x.txt")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(out.join("b/y.txt")).unwrap(), "old");
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn stale_files_of_an_earlier_render_are_removed_and_foreign_ones_kept() {
+        let out = temp("stale");
+        write(&out, &[file("a/x.txt", "1"), file("b/y.txt", "1")], false).unwrap();
+        fs::write(out.join("b/mine.txt"), "user").unwrap();
+        fs::create_dir_all(out.join(".wcigen-staging-999999")).unwrap();
+        write(&out, &[file("a/x.txt", "2")], false).unwrap();
+        assert!(!out.join("b/y.txt").exists());
+        assert_eq!(fs::read_to_string(out.join("b/mine.txt")).unwrap(), "user");
+        assert!(!out.join(".wcigen-staging-999999").exists());
+        assert_eq!(read_manifest(&out).into_iter().collect::<Vec<_>>(), ["a/x.txt"]);
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn manifest_entries_cannot_escape_the_folder() {
+        assert!(is_safe_relative("a/b.txt"));
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a\\b", "a//b"] {
+            assert!(!is_safe_relative(bad), "{bad}");
+        }
+    }
 }
