@@ -9,14 +9,18 @@ use wcigen::render::{self, Target};
 use wcigen::source::SourceFile;
 
 fn pipeline(text: &str) -> usize {
-    let source = SourceFile { path: "lab.yaml".into(), text: text.to_string() };
+    let source = SourceFile {
+        path: "lab.yaml".into(),
+        text: text.to_string(),
+    };
     let lab = wcigen::check(&source).expect("valid lab");
     let files = render::render(&lab, Target::ALL).expect("renders");
     files.iter().map(|f| f.bytes.len()).sum()
 }
 
 fn lab_with_tools(count: usize) -> String {
-    let base = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab.yaml")).unwrap();
+    let base =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab.yaml")).unwrap();
     let head = base.split("  tools:\n").next().unwrap().to_string();
     let mut text = head + "  tools:\n";
     for i in 0..count {
@@ -30,14 +34,19 @@ fn lab_with_tools(count: usize) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let example = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab.yaml")).unwrap();
-    c.bench_function("example lab: parse + validate + render all targets", |b| b.iter(|| pipeline(black_box(&example))));
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/lab.yaml")).unwrap();
+    c.bench_function("example lab: parse + validate + render all targets", |b| {
+        b.iter(|| pipeline(black_box(&example)))
+    });
 
     let mut group = c.benchmark_group("tools");
     for count in [10, 50, 200] {
         let text = lab_with_tools(count);
         group.throughput(Throughput::Elements(count as u64));
-        group.bench_with_input(BenchmarkId::from_parameter(count), &text, |b, text| b.iter(|| pipeline(black_box(text))));
+        group.bench_with_input(BenchmarkId::from_parameter(count), &text, |b, text| {
+            b.iter(|| pipeline(black_box(text)))
+        });
     }
     group.finish();
 }

@@ -72,7 +72,9 @@ enum Command {
     #[command(after_help = "Example:\n  wcigen schema > schemas/lab.schema.json")]
     Schema,
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
-    #[command(after_help = "Examples:\n  wcigen completions bash > /etc/bash_completion.d/wcigen\n  wcigen completions zsh > \"${fpath[1]}/_wcigen\"\n  wcigen completions powershell >> $PROFILE")]
+    #[command(
+        after_help = "Examples:\n  wcigen completions bash > /etc/bash_completion.d/wcigen\n  wcigen completions zsh > \"${fpath[1]}/_wcigen\"\n  wcigen completions powershell >> $PROFILE"
+    )]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,

@@ -212,6 +212,10 @@ pub enum DiagnosticKind {
         limit: usize,
     },
     TextControlCharacter,
+    TextNotNfc {
+        nfc: String,
+    },
+    TextBidiControl,
 }
 
 /// A finding about a lab file: what, where, and how to fix it.
@@ -357,6 +361,8 @@ impl DiagnosticKind {
             K::TooManyTags { .. } => "too-many-tags",
             K::TextTooLong { .. } => "text-too-long",
             K::TextControlCharacter => "text-control-character",
+            K::TextNotNfc { .. } => "text-not-nfc",
+            K::TextBidiControl => "text-bidi-control",
         }
     }
 
@@ -505,6 +511,8 @@ impl DiagnosticKind {
             }
             K::TextTooLong { limit } => format!("text is longer than {limit} characters"),
             K::TextControlCharacter => "text contains a control character".into(),
+            K::TextNotNfc { .. } => "text is not in Unicode normal form C: Terraform and Packer would change it, so the targets would disagree".into(),
+            K::TextBidiControl => "text contains a bidirectional control character, so what is displayed differs from what runs".into(),
         }
     }
 
@@ -600,6 +608,8 @@ impl DiagnosticKind {
             K::TooManyTags { .. } => "remove tags".into(),
             K::TextTooLong { .. } => "shorten the text".into(),
             K::TextControlCharacter => "remove the control character (tabs and line breaks are allowed only in `description`)".into(),
+            K::TextNotNfc { nfc } => format!("write the composed form instead: \"{nfc}\""),
+            K::TextBidiControl => "remove the invisible direction mark (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069)".into(),
         };
         Some(text)
     }
@@ -645,7 +655,11 @@ pub fn resolve(
                 Some(p) => (Some(p), 1),
                 None => match (spans.exact(&d.path), spans.lookup(&d.path)) {
                     (Some(span), _) => {
-                        let (p, len) = if d.at_key { span.key.unwrap_or(span.value) } else { span.value };
+                        let (p, len) = if d.at_key {
+                            span.key.unwrap_or(span.value)
+                        } else {
+                            span.value
+                        };
                         (Some(p), len)
                     }
                     // The field is not written (its default applies): point at the key of the

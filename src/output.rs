@@ -79,7 +79,11 @@ pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), 
     // A render that was killed leaves its staging folder behind; it is wcigen's own, so clear it.
     if let Ok(entries) = fs::read_dir(out_dir) {
         for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(".wcigen-staging-") {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".wcigen-staging-")
+            {
                 let _ = fs::remove_dir_all(entry.path());
             }
         }
@@ -121,7 +125,12 @@ fn stage_and_move(
     let mut moved: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
     for file in files {
         let target = out_dir.join(&file.path);
-        if let Err(e) = move_into_place(&staging.join(&file.path), &target, &backup.join(&file.path), &mut moved) {
+        if let Err(e) = move_into_place(
+            &staging.join(&file.path),
+            &target,
+            &backup.join(&file.path),
+            &mut moved,
+        ) {
             for (target, saved) in moved.into_iter().rev() {
                 match saved {
                     Some(saved) => {
@@ -229,7 +238,10 @@ mod tests {
     use super::*;
 
     fn file(path: &str, text: &str) -> RenderedFile {
-        RenderedFile { path: path.into(), bytes: text.as_bytes().to_vec() }
+        RenderedFile {
+            path: path.into(),
+            bytes: text.as_bytes().to_vec(),
+        }
     }
 
     fn temp(name: &str) -> PathBuf {
@@ -241,14 +253,27 @@ mod tests {
     #[test]
     fn failed_staging_leaves_the_previous_output_intact() {
         let out = temp("intact");
-        write(&out, &[file("a/x.txt", "old"), file("b/y.txt", "old")], false).unwrap();
+        write(
+            &out,
+            &[file("a/x.txt", "old"), file("b/y.txt", "old")],
+            false,
+        )
+        .unwrap();
         // Staging fails (one rendered path is a folder of another).
-        let result = write(&out, &[file("b/y.txt", "new"), file("b/y.txt/z", "new")], true);
+        let result = write(
+            &out,
+            &[file("b/y.txt", "new"), file("b/y.txt/z", "new")],
+            true,
+        );
         assert!(result.is_err());
         assert_eq!(fs::read_to_string(out.join("a/x.txt")).unwrap(), "old");
         assert_eq!(fs::read_to_string(out.join("b/y.txt")).unwrap(), "old");
         // Moving into place fails half-way (a/x.txt is a file, not a folder): rolled back.
-        let result = write(&out, &[file("b/y.txt", "new"), file("a/x.txt/inner", "new")], true);
+        let result = write(
+            &out,
+            &[file("b/y.txt", "new"), file("a/x.txt/inner", "new")],
+            true,
+        );
         assert!(result.is_err());
         assert!(!out.join("a/x.txt/inner").exists());
         assert_eq!(fs::read_to_string(out.join("a/x.txt")).unwrap(), "old");
@@ -266,7 +291,10 @@ mod tests {
         assert!(!out.join("b/y.txt").exists());
         assert_eq!(fs::read_to_string(out.join("b/mine.txt")).unwrap(), "user");
         assert!(!out.join(".wcigen-staging-999999").exists());
-        assert_eq!(read_manifest(&out).into_iter().collect::<Vec<_>>(), ["a/x.txt"]);
+        assert_eq!(
+            read_manifest(&out).into_iter().collect::<Vec<_>>(),
+            ["a/x.txt"]
+        );
         let _ = fs::remove_dir_all(&out);
     }
 

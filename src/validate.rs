@@ -93,6 +93,13 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         }
     }
 
+    // Free text: one Unicode spelling, and no invisible direction overrides in one-line values.
+    for (path, value, multiline) in free_text_fields(lab) {
+        if let Some(kind) = text_problem(value, multiline) {
+            err(path, kind);
+        }
+    }
+
     // azure
     if !facts::REGIONS.contains(&lab.azure.location.as_str()) {
         err(
@@ -369,7 +376,8 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 path,
                 K::CidrInvalid {
                     value: source.clone(),
-                    reason: "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
+                    reason:
+                        "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
                 },
             ),
             Ok(None) => {
@@ -758,6 +766,12 @@ fn folder_name_problem(name: &str) -> Option<&'static str> {
     {
         return Some("contains a character Windows folder names cannot have");
     }
+    if name.contains(';') {
+        return Some("contains `;`, which separates the entries of PATH");
+    }
+    if name.chars().any(|c| matches!(c, '[' | ']' | '`')) {
+        return Some("contains `[`, `]` or a backtick, which PowerShell reads as wildcard or escape characters in paths");
+    }
     if name.ends_with(' ') || name.ends_with('.') {
         return Some("must not end with a space or a period");
     }
@@ -830,6 +844,80 @@ fn parse_cidr(value: &str) -> Result<Option<String>, &'static str> {
         Ok(None)
     } else {
         Ok(Some(format!("{network}/{bits}")))
+    }
+}
+
+/// Every free-text value of a lab with its path; `true` where line breaks are allowed.
+fn free_text_fields(lab: &LabSpec) -> Vec<(FieldPath, &str, bool)> {
+    let mut out = Vec::new();
+    if let Some(description) = &lab.description {
+        out.push((p("description"), description.as_str(), true));
+    }
+    out.push((
+        p("azure.resourceGroup"),
+        lab.azure.resource_group.as_str(),
+        false,
+    ));
+    for (key, value) in &lab.azure.tags {
+        out.push((p("azure.tags").key(key), key.as_str(), false));
+        out.push((p("azure.tags").key(key), value.as_str(), false));
+    }
+    out.push((p("vm.adminUsername"), lab.vm.admin_username.as_str(), false));
+    if let Some(email) = &lab.auto_shutdown.notification_email {
+        out.push((p("autoShutdown.notificationEmail"), email.as_str(), false));
+    }
+    let prov = &lab.provisioning;
+    out.push((p("provisioning.toolsDir"), prov.tools_dir.as_str(), false));
+    out.push((
+        p("provisioning.docker.installScript.url"),
+        prov.docker.install_script.url.as_str(),
+        false,
+    ));
+    for (i, tool) in prov.tools.iter().enumerate() {
+        let base = p("provisioning.tools").index(i);
+        out.push((base.key("url"), tool.url.as_str(), false));
+        if let Some(dir) = &tool.dir {
+            out.push((base.key("dir"), dir.as_str(), false));
+        }
+    }
+    out
+}
+
+/// Text that is not in Unicode NFC (Terraform and Packer normalize it, the other targets do not,
+/// so one tag would name two different tags), or a one-line value with a bidirectional control
+/// character (what is displayed would differ from what runs).
+fn text_problem(value: &str, multiline: bool) -> Option<DiagnosticKind> {
+    use unicode_normalization::{is_nfc, UnicodeNormalization as _};
+    if !is_nfc(value) {
+        let nfc: String = value.nfc().collect();
+        return Some(DiagnosticKind::TextNotNfc {
+            nfc: nfc.escape_unicode_non_ascii(),
+        });
+    }
+    let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !multiline && value.chars().any(bidi) {
+        return Some(DiagnosticKind::TextBidiControl);
+    }
+    None
+}
+
+/// Characters outside printable ASCII written as `\u{...}`, so a composed and a decomposed
+/// spelling (which look the same on a terminal) can be told apart.
+trait EscapeNonAscii {
+    fn escape_unicode_non_ascii(&self) -> String;
+}
+
+impl EscapeNonAscii for String {
+    fn escape_unicode_non_ascii(&self) -> String {
+        self.chars()
+            .map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c.to_string()
+                } else {
+                    format!("\\u{{{:X}}}", c as u32)
+                }
+            })
+            .collect()
     }
 }
 

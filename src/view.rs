@@ -460,7 +460,8 @@ pub struct ScriptView {
 }
 
 /// Instance metadata endpoint of the VM's `userData` (IMDS; reachable only from inside the VM).
-const USER_DATA_URL: &str = "http://169.254.169.254/metadata/instance/compute/userData?api-version=2021-01-01&format=text";
+const USER_DATA_URL: &str =
+    "http://169.254.169.254/metadata/instance/compute/userData?api-version=2021-01-01&format=text";
 
 impl ScriptView {
     /// Build the embedding of the script's exact bytes (including its BOM).
@@ -470,12 +471,17 @@ impl ScriptView {
         use sha2::Digest as _;
         use std::io::Write as _;
 
-        let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
         // Writing into a Vec cannot fail.
         let _ = gz.write_all(script);
         let compressed = gz.finish().unwrap_or_default();
         let base64_gzip = base64::engine::general_purpose::STANDARD.encode(compressed);
-        let sha256 = sha2::Sha256::digest(script).iter().map(|b| format!("{b:02x}")).collect();
+        let sha256 = sha2::Sha256::digest(script)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let command_to_execute = format!(
             "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command \"\
 $ErrorActionPreference = 'Stop'; \

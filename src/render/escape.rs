@@ -112,8 +112,9 @@ pub fn hcl(value: &str) -> String {
 
 /// POSIX shell word, for the commands in the generated README: a value made only of
 /// characters the shell never interprets is written as is; anything else is single-quoted, each
-/// `'` written as `'\''`. (Lab values reaching the README are validated names without control
-/// characters, so a word never spans lines and cannot end a Markdown code fence.)
+/// `'` written as `'\''`. Validation keeps line breaks and direction marks out of every value
+/// that reaches the README, so a word never spans lines (and cannot end a Markdown code fence)
+/// and reads as it runs.
 ///
 /// ```
 /// assert_eq!(wcigen::render::escape::shell_word("krnl-rg_1"), "krnl-rg_1");
@@ -122,7 +123,9 @@ pub fn hcl(value: &str) -> String {
 #[must_use]
 pub fn shell_word(value: &str) -> String {
     let plain = !value.is_empty()
-        && value.chars().all(|c| c.is_ascii_alphanumeric() || "._-/:@%+=,".contains(c));
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:@%+=,".contains(c));
     if plain {
         return value.to_string();
     }

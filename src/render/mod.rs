@@ -197,7 +197,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "packer/lab.pkrvars.hcl.example.j2",
         include_str!("../../templates/packer/lab.pkrvars.hcl.example.j2"),
     ),
-    ("readme/README.md.j2", include_str!("../../templates/readme/README.md.j2")),
+    (
+        "readme/README.md.j2",
+        include_str!("../../templates/readme/README.md.j2"),
+    ),
 ];
 
 /// One rendered file.
@@ -394,7 +397,10 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
         script: ScriptView::new(b""),
         rendered: RenderedTargets::default(),
     };
-    Ok(encode(&render_template(env, template, &placeholder)?, Encoding::Utf8Bom))
+    Ok(encode(
+        &render_template(env, template, &placeholder)?,
+        Encoding::Utf8Bom,
+    ))
 }
 
 /// Render the given targets of a validated lab, in a stable order, plus `README.md`, the guide
@@ -415,9 +421,16 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
         arm: targets.contains(&Target::Arm),
         terraform: targets.contains(&Target::Terraform),
         packer: targets.contains(&Target::Packer),
-        files: targets.iter().flat_map(|t| t.files().iter().map(|(path, ..)| *path)).collect(),
+        files: targets
+            .iter()
+            .flat_map(|t| t.files().iter().map(|(path, ..)| *path))
+            .collect(),
     };
-    let context = TemplateContext { view, script: ScriptView::new(&script), rendered };
+    let context = TemplateContext {
+        view,
+        script: ScriptView::new(&script),
+        rendered,
+    };
     let mut files = Vec::new();
     for target in targets {
         for (path, template, encoding) in target.files() {
@@ -426,10 +439,16 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
             } else {
                 encode(&render_template(&env, template, &context)?, *encoding)
             };
-            files.push(RenderedFile { path: (*path).to_string(), bytes });
+            files.push(RenderedFile {
+                path: (*path).to_string(),
+                bytes,
+            });
         }
     }
     let readme = render_template(&env, "readme/README.md.j2", &context)?;
-    files.push(RenderedFile { path: "README.md".into(), bytes: encode(&readme, Encoding::Utf8) });
+    files.push(RenderedFile {
+        path: "README.md".into(),
+        bytes: encode(&readme, Encoding::Utf8),
+    });
     Ok(files)
 }

@@ -881,7 +881,10 @@ fn both_files_embed_the_provisioning_script_byte_for_byte() {
                 "{label} {which}: the decoded script differs from powershell/provision.ps1"
             );
             // userData is limited to 64 KiB (base64).
-            assert!(user_data.len() < 64 * 1024, "{label} {which}: userData too large");
+            assert!(
+                user_data.len() < 64 * 1024,
+                "{label} {which}: userData too large"
+            );
             // CreateProcess takes at most 32,767 characters.
             assert!(
                 command.chars().count() < 32_767,

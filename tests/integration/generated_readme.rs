@@ -6,7 +6,10 @@ use crate::common::{example_name, examples, file, render_file, render_text, repo
 fn generated_readme_snapshots() {
     for example in examples() {
         let files = render_file(&example);
-        insta::assert_snapshot!(format!("readme__{}", example_name(&example)), file(&files, "README.md").text());
+        insta::assert_snapshot!(
+            format!("readme__{}", example_name(&example)),
+            file(&files, "README.md").text()
+        );
     }
 }
 
@@ -20,15 +23,25 @@ fn generated_readme_gives_the_labs_own_commands() {
         let readme = file(&files, "README.md").text();
         let rg = &spec.azure.resource_group;
         for needle in [
-            format!("az group create --name {rg} --location {}", spec.azure.location),
-            format!("az vm deallocate --resource-group {rg} --name {}", spec.vm.name),
+            format!(
+                "az group create --name {rg} --location {}",
+                spec.azure.location
+            ),
+            format!(
+                "az vm deallocate --resource-group {rg} --name {}",
+                spec.vm.name
+            ),
             format!("az group delete --name {rg} --yes"),
             "TF_VAR_admin_password=\"$ADMIN_PASSWORD\"".to_string(),
             "packer build -var-file=lab.pkrvars.hcl .".to_string(),
             "C:\\ProgramData\\wcigen\\provision.log".to_string(),
             "Microsoft.DevTestLab".to_string(),
         ] {
-            assert!(readme.contains(&needle), "{}: README lacks {needle:?}", example.display());
+            assert!(
+                readme.contains(&needle),
+                "{}: README lacks {needle:?}",
+                example.display()
+            );
         }
         // The password is only ever a shell variable.
         assert!(!readme.contains("adminPassword=P"), "{}", example.display());
@@ -45,10 +58,16 @@ fn generated_readme_gives_the_labs_own_commands() {
 fn generated_readme_quotes_values_for_the_shell() {
     let text = std::fs::read_to_string(repo().join("examples/lab.yaml"))
         .unwrap()
-        .replace("resourceGroup: krnl-yourname-wci", "resourceGroup: \"krnl-(ñandú)\"");
+        .replace(
+            "resourceGroup: krnl-yourname-wci",
+            "resourceGroup: \"krnl-(ñandú)\"",
+        );
     let files = render_text("rg.yaml", &text);
     let readme = file(&files, "README.md").text();
-    assert!(readme.contains("az group create --name 'krnl-(ñandú)' --location eastus"), "{readme}");
+    assert!(
+        readme.contains("az group create --name 'krnl-(ñandú)' --location eastus"),
+        "{readme}"
+    );
 }
 
 #[test]
@@ -66,9 +85,23 @@ fn readme_lists_only_the_rendered_targets() {
 fn ci_workflow_example_checks_drift_and_runs_the_real_validators() {
     let text = std::fs::read_to_string(repo().join("examples/ci/lab-templates.yml")).unwrap();
     let workflow: serde_yaml::Value = serde_yaml::from_str(&text).expect("the workflow is YAML");
-    let steps = workflow["jobs"]["check"]["steps"].as_sequence().expect("steps");
-    let runs: String = steps.iter().filter_map(|s| s["run"].as_str()).collect::<Vec<_>>().join("\n");
-    for needle in ["--check", "az bicep build", "az bicep lint", "init -backend=false", "terraform -chdir", "packer init", "packer validate"] {
+    let steps = workflow["jobs"]["check"]["steps"]
+        .as_sequence()
+        .expect("steps");
+    let runs: String = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    for needle in [
+        "--check",
+        "az bicep build",
+        "az bicep lint",
+        "init -backend=false",
+        "terraform -chdir",
+        "packer init",
+        "packer validate",
+    ] {
         assert!(runs.contains(needle), "the workflow lacks {needle:?}");
     }
     // Packer's only variable without a default is given.
@@ -77,10 +110,15 @@ fn ci_workflow_example_checks_drift_and_runs_the_real_validators() {
     let body: hcl::Body = hcl::from_str(variables).unwrap();
     let required: Vec<String> = body
         .blocks()
-        .filter(|b| b.identifier() == "variable" && !b.body().attributes().any(|a| a.key() == "default"))
+        .filter(|b| {
+            b.identifier() == "variable" && !b.body().attributes().any(|a| a.key() == "default")
+        })
         .map(|b| b.labels()[0].as_str().to_string())
         .collect();
     for name in required {
-        assert!(runs.contains(&format!("-var {name}=")), "the workflow does not set Packer variable {name}");
+        assert!(
+            runs.contains(&format!("-var {name}=")),
+            "the workflow does not set Packer variable {name}"
+        );
     }
 }

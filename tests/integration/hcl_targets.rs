@@ -1507,10 +1507,7 @@ fn arm_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
             )),
         ),
         ("tags", Stated(tags_fact(&tag_sets[0]))),
-        (
-            "script",
-            Stated(sha256_hex(&decode_payload(&user_data))),
-        ),
+        ("script", Stated(sha256_hex(&decode_payload(&user_data)))),
     ])
 }
 

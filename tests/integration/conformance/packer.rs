@@ -177,10 +177,12 @@ pub fn add_managed_image_for_packer_166(blanked: &str) -> String {
         let is_azure = block.ident.as_str() == "source"
             && block.labels.first().map(edit::BlockLabel::as_str) == Some(BUILDER);
         let gallery = block.body.iter().any(|s| {
-            s.as_block().is_some_and(|b| b.ident.as_str() == "shared_image_gallery_destination")
+            s.as_block()
+                .is_some_and(|b| b.ident.as_str() == "shared_image_gallery_destination")
         });
         let managed = block.body.iter().any(|s| {
-            s.as_attribute().is_some_and(|a| a.key.as_str() == "managed_image_name")
+            s.as_attribute()
+                .is_some_and(|a| a.key.as_str() == "managed_image_name")
         });
         if !(is_azure && gallery && !managed) {
             continue;
@@ -188,8 +190,15 @@ pub fn add_managed_image_for_packer_166(blanked: &str) -> String {
         let Some(span) = block.span() else { continue };
         let first = blanked[..span.start].matches('\n').count();
         let last = blanked[..span.end].matches('\n').count();
-        let empty: Vec<usize> = (first + 1..last).filter(|&i| lines[i].trim().is_empty()).take(2).collect();
-        assert_eq!(empty.len(), 2, "no room for a dummy managed image output in the source block");
+        let empty: Vec<usize> = (first + 1..last)
+            .filter(|&i| lines[i].trim().is_empty())
+            .take(2)
+            .collect();
+        assert_eq!(
+            empty.len(),
+            2,
+            "no room for a dummy managed image output in the source block"
+        );
         lines[empty[0]] = "  managed_image_name = \"packer-1-6-6-validate\"".into();
         lines[empty[1]] = "  managed_image_resource_group_name = \"packer-1-6-6-validate\"".into();
     }

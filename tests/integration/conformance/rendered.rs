@@ -16,13 +16,20 @@ fn report_errors(label: &str, messages: &[String]) {
 
 #[test]
 fn rendered_arm_templates_conform_to_the_official_schemas() {
-    let Some(reference) = conformance_reference() else { return };
+    let Some(reference) = conformance_reference() else {
+        return;
+    };
     for example in examples() {
         let files = render_file(&example);
         for path in ["arm/azuredeploy.json"] {
-            let template: serde_json::Value = serde_json::from_str(file(&files, path).text()).unwrap();
+            let template: serde_json::Value =
+                serde_json::from_str(file(&files, path).text()).unwrap();
             let findings = arm::check_arm_template(&reference, &template);
-            let errors: Vec<String> = findings.iter().filter(|f| f.is_error()).map(|f| format!("{f:?}")).collect();
+            let errors: Vec<String> = findings
+                .iter()
+                .filter(|f| f.is_error())
+                .map(|f| format!("{f:?}"))
+                .collect();
             for warning in findings.iter().filter(|f| !f.is_error()) {
                 // Enum misses are warnings only where the schema's closed list is stale.
                 eprintln!("{} {path}: warning {warning:?}", example_name(&example));
@@ -40,18 +47,26 @@ fn rendered_arm_templates_conform_to_the_official_schemas() {
 
 #[test]
 fn rendered_bicep_conforms_to_the_type_definitions() {
-    let Some(reference) = conformance_reference() else { return };
+    let Some(reference) = conformance_reference() else {
+        return;
+    };
     for example in examples() {
         let files = render_file(&example);
         let findings = bicep::check_bicep(&reference, file(&files, "bicep/main.bicep").text());
-        let errors: Vec<String> = findings.iter().filter(|f| f.is_error()).map(|f| format!("{f:?}")).collect();
+        let errors: Vec<String> = findings
+            .iter()
+            .filter(|f| f.is_error())
+            .map(|f| format!("{f:?}"))
+            .collect();
         report_errors(&format!("{} bicep/main.bicep", example.display()), &errors);
     }
 }
 
 #[test]
 fn rendered_terraform_uses_only_known_azurerm_arguments() {
-    let Some(reference) = conformance_reference() else { return };
+    let Some(reference) = conformance_reference() else {
+        return;
+    };
     for example in examples() {
         let files = render_file(&example);
         let tf: Vec<(String, String)> = files
@@ -60,7 +75,10 @@ fn rendered_terraform_uses_only_known_azurerm_arguments() {
             .map(|f| (f.path.clone(), f.text().to_string()))
             .collect();
         assert!(tf.len() >= 4);
-        let findings: Vec<String> = terraform::check_terraform(&reference, &tf).iter().map(ToString::to_string).collect();
+        let findings: Vec<String> = terraform::check_terraform(&reference, &tf)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         report_errors(&format!("{} terraform", example.display()), &findings);
     }
 }
@@ -69,7 +87,10 @@ fn rendered_terraform_uses_only_known_azurerm_arguments() {
 /// and used in the other).
 fn packer_source(files: &[wcigen::render::RenderedFile]) -> String {
     let mut source = String::new();
-    for f in files.iter().filter(|f| f.path.starts_with("packer/") && f.path.ends_with(".pkr.hcl")) {
+    for f in files
+        .iter()
+        .filter(|f| f.path.starts_with("packer/") && f.path.ends_with(".pkr.hcl"))
+    {
         source.push_str(f.text());
         source.push('\n');
     }
@@ -78,11 +99,15 @@ fn packer_source(files: &[wcigen::render::RenderedFile]) -> String {
 
 #[test]
 fn rendered_packer_uses_only_known_azure_arm_fields() {
-    let Some(reference) = conformance_reference() else { return };
+    let Some(reference) = conformance_reference() else {
+        return;
+    };
     for example in examples() {
         let files = render_file(&example);
-        let findings: Vec<String> =
-            packer::check_packer(&reference, &packer_source(&files)).iter().map(ToString::to_string).collect();
+        let findings: Vec<String> = packer::check_packer(&reference, &packer_source(&files))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         report_errors(&format!("{} packer", example.display()), &findings);
     }
 }
@@ -95,7 +120,11 @@ fn dummy_vars(source: &str) -> Vec<String> {
         if block.body().attributes().any(|a| a.key() == "default") {
             continue;
         }
-        let name = block.labels().first().map(|l| l.as_str().to_string()).unwrap_or_default();
+        let name = block
+            .labels()
+            .first()
+            .map(|l| l.as_str().to_string())
+            .unwrap_or_default();
         let kind = block
             .body()
             .attributes()
@@ -127,20 +156,37 @@ fn packer_1_6_6_validates_every_rendered_example() {
     let Ok(version) = version else {
         panic!("WCIGEN_CONFORMANCE is set but `packer` is not on PATH: run `source .ci/tools.sh`");
     };
-    assert!(String::from_utf8_lossy(&version.stdout).contains("Packer v"), "unexpected `packer version` output");
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("Packer v"),
+        "unexpected `packer version` output"
+    );
     for example in examples() {
         let files = render_file(&example);
-        let dir = std::env::temp_dir().join(format!("wcigen-packer-{}-{}", std::process::id(), example_name(&example)));
+        let dir = std::env::temp_dir().join(format!(
+            "wcigen-packer-{}-{}",
+            std::process::id(),
+            example_name(&example)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         let blanked = dir.join("packer");
         std::fs::create_dir_all(&blanked).unwrap();
-        for f in files.iter().filter(|f| f.path.starts_with("packer/") && f.path.ends_with(".pkr.hcl")) {
+        for f in files
+            .iter()
+            .filter(|f| f.path.starts_with("packer/") && f.path.ends_with(".pkr.hcl"))
+        {
             let name = Path::new(&f.path).file_name().unwrap();
-            let text = packer::add_managed_image_for_packer_166(&packer::blank_for_packer_166(f.text()));
+            let text =
+                packer::add_managed_image_for_packer_166(&packer::blank_for_packer_166(f.text()));
             std::fs::write(blanked.join(name), text).unwrap();
         }
         let vars = dummy_vars(&packer_source(&files));
-        let output = Command::new("packer").arg("validate").args(&vars).arg(".").current_dir(&blanked).output().unwrap();
+        let output = Command::new("packer")
+            .arg("validate")
+            .args(&vars)
+            .arg(".")
+            .current_dir(&blanked)
+            .output()
+            .unwrap();
         let _ = std::fs::remove_dir_all(&dir);
         assert!(
             output.status.success(),
