@@ -49,6 +49,14 @@ pub fn parse(source: &SourceFile) -> Result<LabSpec, Vec<Diagnostic>> {
     }
     let mut diagnostics = Vec::new();
     find_passwords(&json, &FieldPath::root(), &mut diagnostics);
+    // serde accepts exactly what the schema's structural keywords accept (the schema is derived
+    // from the same types), so a lab serde takes needs no schema pass; the schema is compiled
+    // only to list every problem of a lab that is wrong.
+    if diagnostics.is_empty() {
+        if let Ok(spec) = serde_json::from_value::<LabSpec>(json.clone()) {
+            return Ok(spec);
+        }
+    }
     let Some(validator) = schema_validator() else {
         return Err(vec![Diagnostic::file(DiagnosticKind::Structure {
             reason: "internal error: the lab schema does not compile".into(),

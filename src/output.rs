@@ -57,9 +57,11 @@ fn read_manifest(out_dir: &Path) -> BTreeSet<String> {
 
 /// Write `files` into `out_dir`, replacing wcigen's previous output.
 ///
-/// Everything is written (and synced) into a staging folder first, so a failure or a kill while
-/// writing leaves the previous output untouched; then each file is moved into place with an
-/// atomic rename (a file is always either the old or the new version, never half written).
+/// Everything is written into a staging folder first, so a failure or a kill while writing
+/// leaves the previous output untouched; then each file is moved into place with an atomic
+/// rename (a file is always either the old or the new version, never half written). Files are
+/// not fsynced: rendering is cheap to repeat, and the guarantee is about interrupted processes,
+/// not power loss.
 ///
 /// # Errors
 /// [`WriteError::Foreign`] when a file wcigen did not write is in the way and `force` is off;
@@ -75,7 +77,9 @@ pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), 
         return Err(WriteError::Foreign(foreign));
     }
 
-    fs::create_dir_all(out_dir).map_err(io(out_dir))?;
+    if !out_dir.exists() {
+        return write_fresh(out_dir, files);
+    }
     // A render that was killed leaves its staging folder behind; it is wcigen's own, so clear it.
     if let Ok(entries) = fs::read_dir(out_dir) {
         for entry in entries.flatten() {
@@ -94,13 +98,29 @@ pub fn write(out_dir: &Path, files: &[RenderedFile], force: bool) -> Result<(), 
     result
 }
 
-fn stage_and_move(
-    out_dir: &Path,
-    staging: &Path,
-    files: &[RenderedFile],
-    previous: &BTreeSet<String>,
-) -> Result<(), WriteError> {
-    let _ = fs::remove_dir_all(staging);
+/// A new output folder is staged beside it and renamed into place in one step.
+fn write_fresh(out_dir: &Path, files: &[RenderedFile]) -> Result<(), WriteError> {
+    let name = out_dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let staging = parent.join(format!(".{name}.wcigen-staging-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    let result = stage(&staging, files).and_then(|_| {
+        fs::rename(&staging, out_dir).map_err(|e| WriteError::Io(out_dir.to_path_buf(), e))
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+/// Write every file and the manifest under `staging`; returns the manifest's path there.
+fn stage(staging: &Path, files: &[RenderedFile]) -> Result<PathBuf, WriteError> {
     fs::create_dir_all(staging).map_err(io(staging))?;
     for file in files {
         let path = staging.join(&file.path);
@@ -109,7 +129,6 @@ fn stage_and_move(
         }
         let mut handle = fs::File::create(&path).map_err(io(&path))?;
         handle.write_all(&file.bytes).map_err(io(&path))?;
-        handle.sync_all().map_err(io(&path))?;
     }
     let mut manifest = String::from("# files written by wcigen; do not edit\n");
     let written: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
@@ -119,6 +138,18 @@ fn stage_and_move(
     }
     let manifest_path = staging.join(MANIFEST);
     fs::write(&manifest_path, manifest).map_err(io(&manifest_path))?;
+    Ok(manifest_path)
+}
+
+fn stage_and_move(
+    out_dir: &Path,
+    staging: &Path,
+    files: &[RenderedFile],
+    previous: &BTreeSet<String>,
+) -> Result<(), WriteError> {
+    let _ = fs::remove_dir_all(staging);
+    let manifest_path = stage(staging, files)?;
+    let written: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
 
     // Move into place; if any move fails, put back what was already replaced.
     let backup = staging.join(".previous");

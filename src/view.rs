@@ -473,7 +473,7 @@ impl ScriptView {
 
         let mut gz = flate2::GzBuilder::new()
             .mtime(0)
-            .write(Vec::new(), flate2::Compression::best());
+            .write(Vec::new(), flate2::Compression::fast());
         // Writing into a Vec cannot fail.
         let _ = gz.write_all(script);
         let compressed = gz.finish().unwrap_or_default();
