@@ -221,3 +221,47 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+#[test]
+fn every_invalid_fixture_fails_cleanly_through_the_cli() {
+    let mut dir: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/invalid"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    dir.sort();
+    let tmp = temp_dir("invalid-fixtures");
+    let out = tmp.join("out");
+    let mut failures = Vec::new();
+    for lab in &dir {
+        let output = Command::new(binary())
+            .args([
+                "render",
+                &lab.display().to_string(),
+                "-o",
+                &out.display().to_string(),
+            ])
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let name = lab.file_name().unwrap().to_string_lossy().into_owned();
+        if output.status.code() != Some(1) {
+            failures.push(format!("{name}: exit {:?}", output.status.code()));
+        }
+        if stderr.contains("panicked") || !stderr.contains("error[") || !stderr.contains("help:") {
+            failures.push(format!("{name}: no clean diagnostic:\n{stderr}"));
+        }
+        // Every diagnostic has a position, except for a document that is not a mapping at all.
+        let whole_file = stderr.contains("error[yaml-not-mapping]");
+        if !whole_file && !stderr.contains(&format!("{name}:")) {
+            failures.push(format!("{name}: no file:line:column"));
+        }
+        if out.exists() {
+            failures.push(format!("{name}: wrote into the output folder"));
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(dir.len() >= 60);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

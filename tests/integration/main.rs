@@ -11,5 +11,6 @@ mod hcl_targets;
 mod hostile;
 mod powershell;
 mod schema;
+mod secrets;
 mod templates;
 mod validation;

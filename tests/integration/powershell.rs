@@ -104,3 +104,29 @@ fn template_text_is_ascii() {
         .collect();
     assert!(bad.is_empty(), "non-ASCII template lines: {bad:?}");
 }
+
+#[test]
+fn downloads_are_https_only_tls12_and_verified() {
+    let files = render_file(&repo().join("examples/trusted-launch.yaml"));
+    let script = file(&files, "powershell/provision.ps1").text();
+    for needle in [
+        "[Net.SecurityProtocolType]::Tls12",
+        "$parsed.Scheme -ne 'https'",
+        "Get-FileHash -LiteralPath $Path -Algorithm SHA256",
+        "Get-AuthenticodeSignature",
+        "VerifyAuthenticode = $true",
+        "Add-AppxProvisionedPackage",
+        "SkipLicense = $true",
+        "docker run --rm",
+    ] {
+        assert!(script.contains(needle), "provision.ps1 lacks {needle:?}");
+    }
+    assert!(
+        !script.contains("docker run -it"),
+        "the smoke test must not need a TTY"
+    );
+    assert!(
+        !script.contains("Add-AppxPackage -AppInstaller"),
+        "WinDbg is provisioned for all users"
+    );
+}

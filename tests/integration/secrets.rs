@@ -1,0 +1,145 @@
+//! No rendered file of any example or hostile lab holds a password, and every password input is
+//! a secure parameter or a sensitive variable.
+
+use std::path::PathBuf;
+
+use crate::common::{examples, file, render_file, repo};
+
+fn labs() -> Vec<PathBuf> {
+    let mut labs = examples();
+    let mut hostile: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/fixtures/hostile"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("lab-"))
+        })
+        .collect();
+    hostile.sort();
+    labs.extend(hostile);
+    labs
+}
+
+/// A line that gives a password a literal value: `password = "x"`, `"adminPassword": "x"`,
+/// `adminPassword: 'x'`, `-Password 'x'` (an expression or variable reference is fine).
+fn literal_password_assignment(line: &str) -> bool {
+    let lower = line.to_lowercase();
+    let Some(at) = lower.find("password") else {
+        return false;
+    };
+    let rest = lower[at + "password".len()..]
+        .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"');
+    let rest = rest.trim_start();
+    let Some(rest) = rest.strip_prefix(['=', ':']) else {
+        return false;
+    };
+    let value = rest.trim_start();
+    (value.starts_with('"') || value.starts_with('\''))
+        && !value.starts_with("\"[")
+        && !value.starts_with("\"\"")
+        && !value.starts_with("''")
+        && !value.starts_with("\"${")
+        && !value.starts_with("\"$")
+}
+
+#[test]
+fn the_password_detector_works() {
+    assert!(literal_password_assignment(
+        "  admin_password = \"Hunter2hunter2!\""
+    ));
+    assert!(literal_password_assignment(
+        "\"adminPassword\": \"Secret-123456\","
+    ));
+    assert!(literal_password_assignment(
+        "adminPassword: 'Secret-123456'"
+    ));
+    assert!(!literal_password_assignment(
+        "  admin_password             = var.admin_password"
+    ));
+    assert!(!literal_password_assignment(
+        "\"adminPassword\": \"[parameters('adminPassword')]\","
+    ));
+    assert!(!literal_password_assignment(
+        "      adminPassword: adminPassword"
+    ));
+    assert!(!literal_password_assignment(
+        "  --parameters adminPassword=\"$ADMIN_PASSWORD\""
+    ));
+}
+
+#[test]
+fn no_rendered_file_holds_a_password() {
+    let mut checked = 0;
+    for lab in labs() {
+        let files = render_file(&lab);
+        for f in &files {
+            for (n, line) in f.text().lines().enumerate() {
+                assert!(
+                    !literal_password_assignment(line),
+                    "{} {}:{}: a literal password: {line}",
+                    lab.display(),
+                    f.path,
+                    n + 1
+                );
+            }
+            checked += 1;
+        }
+        // Parameter files and variable examples never mention the password at all.
+        for path in [
+            "bicep/main.parameters.json",
+            "arm/azuredeploy.parameters.json",
+            "terraform/terraform.tfvars.example",
+        ] {
+            let text = file(&files, path).text().to_lowercase();
+            assert!(
+                !text.contains("\"adminpassword\"") && !text.contains("admin_password ="),
+                "{} {path}",
+                lab.display()
+            );
+        }
+        // The password inputs are secret by type.
+        let arm: serde_json::Value =
+            serde_json::from_str(file(&files, "arm/azuredeploy.json").text()).unwrap();
+        assert_eq!(
+            arm["parameters"]["adminPassword"]["type"],
+            "securestring",
+            "{}",
+            lab.display()
+        );
+        assert!(arm["parameters"]["adminPassword"]
+            .get("defaultValue")
+            .is_none());
+        let bicep = file(&files, "bicep/main.bicep").text();
+        assert!(
+            bicep.contains(
+                "@secure()\n@minLength(12)\n@maxLength(123)\nparam adminPassword string\n"
+            ),
+            "{}",
+            lab.display()
+        );
+        let variables: hcl::Body =
+            hcl::from_str(file(&files, "terraform/variables.tf").text()).unwrap();
+        let password = variables
+            .blocks()
+            .find(|b| b.identifier() == "variable" && b.labels()[0].as_str() == "admin_password")
+            .expect("admin_password variable");
+        assert!(password
+            .body()
+            .attributes()
+            .any(|a| a.key() == "sensitive" && *a.expr() == hcl::Expression::Bool(true)));
+        assert!(!password.body().attributes().any(|a| a.key() == "default"));
+        let packer: hcl::Body =
+            hcl::from_str(file(&files, "packer/variables.pkr.hcl").text()).unwrap();
+        for secret in packer.blocks().filter(|b| {
+            b.labels()
+                .first()
+                .is_some_and(|l| l.as_str().contains("secret"))
+        }) {
+            assert!(secret
+                .body()
+                .attributes()
+                .any(|a| a.key() == "sensitive" && *a.expr() == hcl::Expression::Bool(true)));
+        }
+    }
+    assert!(checked > 50);
+}
