@@ -20,7 +20,10 @@ use serde_json::{json, Map, Value};
 use wcigen::render::RenderedFile;
 use wcigen::view::{LabView, ScriptView};
 
-use crate::common::{example_name, examples, file, render_file, render_text, valid_lab_from_text};
+use crate::common::{
+    example_name, examples, extra_lab, extra_labs, file, render_file, render_text,
+    valid_lab_from_text,
+};
 
 const BICEP: &str = "bicep/main.bicep";
 const BICEP_PARAMS: &str = "bicep/main.parameters.json";
@@ -44,88 +47,6 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
     ("Microsoft.Network/publicIPAddresses", &["2024-05-01"]),
     ("Microsoft.Network/networkInterfaces", &["2024-05-01"]),
     ("Microsoft.DevTestLab/schedules", &["2018-09-15"]),
-];
-
-/// Labs beyond `examples/` that exercise the other branches of the templates.
-const EXTRA_LABS: &[(&str, &str)] = &[
-    (
-        // Trusted Launch, sources as a required parameter, SSH + WinRM, a notified shutdown at an
-        // odd time in another zone, and lab text built to break every quoting rule.
-        "hostile-trusted-launch",
-        r#"version: 1
-name: hostile
-description: "it's [concat('x')] ${y} $(whoami) \"q\" C:\\temp\\ ‘smart’\nsecond line\ttab"
-azure:
-  location: westus2
-  resourceGroup: rg-hostile
-  tags:
-    "[k]'${v}\"": "[concat('a')]"
-    plain: "$(whoami) `n \\ '' }}"
-vm:
-  name: tl-vm
-  securityType: TrustedLaunch
-  size: Standard_D2s_v5
-  adminUsername: labuser
-  osDisk:
-    storageAccountType: Standard_LRS
-    sizeGB: 200
-network:
-  inboundPorts: [ssh, winrm-https]
-  allowFrom: []
-autoShutdown:
-  enabled: true
-  time: "07:05"
-  timeZone: Pacific Standard Time
-  notificationEmail: someone@example.com
-provisioning:
-  windowsFeatures: []
-  docker:
-    enabled: false
-  tools: []
-"#,
-    ),
-    (
-        // RDP from anywhere (written on purpose), no shutdown, no tags, no description.
-        "any-source-no-shutdown",
-        r#"version: 1
-name: anylab
-azure:
-  location: australiaeast
-  resourceGroup: rg-any
-vm:
-  name: any-vm
-  adminUsername: student
-network:
-  inboundPorts: [rdp]
-  allowFrom: ["*"]
-autoShutdown:
-  enabled: false
-  timeZone: AUS Eastern Standard Time
-provisioning:
-  windowsFeatures: []
-  docker:
-    enabled: false
-  tools: []
-"#,
-    ),
-    (
-        // No inbound port at all: the sources parameter must not exist (it would be unused).
-        "no-ports",
-        r#"version: 1
-name: closed
-azure:
-  location: northeurope
-  resourceGroup: rg-closed
-vm:
-  name: closed-vm
-  adminUsername: student
-network:
-  inboundPorts: []
-  allowFrom: []
-provisioning:
-  tools: []
-"#,
-    ),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -164,13 +85,10 @@ fn all_labs() -> Vec<Rendered> {
             files: render_file(&path),
         });
     }
-    for (label, text) in EXTRA_LABS {
-        let view = LabView::new(&valid_lab_from_text(label, text));
-        out.push(Rendered {
-            label: (*label).to_string(),
-            view,
-            files: render_text(label, text),
-        });
+    for (label, text) in extra_labs() {
+        let view = LabView::new(&valid_lab_from_text(&label, &text));
+        let files = render_text(&label, &text);
+        out.push(Rendered { label, view, files });
     }
     out
 }
@@ -1381,7 +1299,8 @@ fn api_versions_come_from_one_pinned_table_and_exist_in_the_reference_data() {
 
 #[test]
 fn hostile_lab_text_round_trips_into_both_files() {
-    let (label, text) = EXTRA_LABS[0];
+    let (label, text) = extra_lab("hostile-trusted-launch");
+    let (label, text) = (label.as_str(), text.as_str());
     let view = LabView::new(&valid_lab_from_text(label, text));
     let files = render_text(label, text);
     let arm: Value = serde_json::from_str(file(&files, ARM).text()).unwrap();

@@ -76,3 +76,25 @@ pub fn conformance_reference() -> Option<PathBuf> {
     );
     Some(dir)
 }
+
+/// Labs beyond `examples/` that take the templates' other branches (`tests/fixtures/extra-labs/`):
+/// (name, text), sorted by name.
+pub fn extra_labs() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> =
+        std::fs::read_dir(repo().join("tests/fixtures/extra-labs"))
+            .expect("tests/fixtures/extra-labs exists")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+            .map(|p| (example_name(&p), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+    out.sort();
+    out
+}
+
+/// One extra lab by name.
+pub fn extra_lab(name: &str) -> (String, String) {
+    extra_labs()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .unwrap_or_else(|| panic!("no extra lab {name}"))
+}

@@ -29,7 +29,7 @@ use wcigen::render::RenderedFile;
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    conformance_reference, example_name, examples, file, render_file, render_text,
+    conformance_reference, example_name, examples, extra_labs, file, render_file, render_text,
     valid_lab_from_text,
 };
 
@@ -55,70 +55,6 @@ const FILES: [&str; 8] = [
     PK_LAB,
     PK_VARIABLES,
     PK_VARS_EXAMPLE,
-];
-
-/// Labs beyond `examples/` that take the templates' other branches.
-const EXTRA_LABS: &[(&str, &str)] = &[
-    (
-        // Lab text built to break HCL quoting: template markers, quotes, backslashes, newlines are
-        // impossible in tags, but the rest is not; Trusted Launch; sources required; SSH + WinRM.
-        "hostile-trusted-launch",
-        r#"version: 1
-name: hostile
-description: "it's ${y} %{ if x } \"q\" C:\\temp\\"
-azure:
-  location: westus2
-  resourceGroup: rg-hostile
-  tags:
-    "k${v}\"q\"": "%{ for x in y }${x}%{ endfor } $${z} \\n \\"
-    "plain key": "ünïcödé ‘smart’ 😀 }}"
-vm:
-  name: tl-vm
-  securityType: TrustedLaunch
-  size: Standard_D2s_v5
-  adminUsername: lab.user
-  osDisk:
-    storageAccountType: Standard_LRS
-    sizeGB: 200
-network:
-  inboundPorts: [ssh, winrm-https]
-  allowFrom: []
-autoShutdown:
-  enabled: true
-  time: "07:05"
-  timeZone: Pacific Standard Time
-  notificationEmail: someone@example.com
-provisioning:
-  windowsFeatures: []
-  docker:
-    enabled: false
-  tools: []
-"#,
-    ),
-    (
-        // RDP from anywhere (written on purpose), no shutdown, no tags.
-        "any-source-no-shutdown",
-        r#"version: 1
-name: anylab
-azure:
-  location: australiaeast
-  resourceGroup: rg-any
-vm:
-  name: any-vm
-  adminUsername: student
-network:
-  inboundPorts: [rdp]
-  allowFrom: ["*"]
-autoShutdown:
-  enabled: false
-  timeZone: AUS Eastern Standard Time
-provisioning:
-  windowsFeatures: []
-  docker:
-    enabled: false
-  tools: []
-"#,
-    ),
 ];
 
 struct Rendered {
@@ -149,13 +85,10 @@ fn all_labs() -> Vec<Rendered> {
             files: render_file(&path),
         });
     }
-    for (label, text) in EXTRA_LABS {
-        let view = LabView::new(&valid_lab_from_text(label, text));
-        out.push(Rendered {
-            label: (*label).to_string(),
-            view,
-            files: render_text(label, text),
-        });
+    for (label, text) in extra_labs() {
+        let view = LabView::new(&valid_lab_from_text(&label, &text));
+        let files = render_text(&label, &text);
+        out.push(Rendered { label, view, files });
     }
     out
 }
@@ -650,10 +583,17 @@ fn terraform_secrets_and_required_inputs() {
             }
         }
 
-        // Sources: required exactly when the lab lists none, else the lab's list as the default.
-        let sources = module.variable("allowed_source_addresses").body();
+        // Sources: no variable when no port is open; required exactly when the lab lists none,
+        // else the lab's list as the default.
         let ctx = module.context();
-        if lab.view.network.allow_from_parameter {
+        if lab.view.network.inbound_ports.is_empty() {
+            assert!(
+                !module.variables.contains_key("allowed_source_addresses"),
+                "{}: no inbound port, so no sources to ask for",
+                lab.label
+            );
+        } else if lab.view.network.allow_from_parameter {
+            let sources = module.variable("allowed_source_addresses").body();
             assert!(
                 attr(sources, "default").is_none(),
                 "{}: sources must be required",
@@ -666,6 +606,7 @@ fn terraform_secrets_and_required_inputs() {
                 lab.label
             );
         } else {
+            let sources = module.variable("allowed_source_addresses").body();
             assert_eq!(
                 value_strings(&eval(expect_attr(sources, "default"), &ctx)),
                 lab.view.network.allow_from,
@@ -1078,6 +1019,7 @@ const FACTS: [&str; 12] = [
     "script",
 ];
 
+const NO_PORTS: &str = "the lab opens no inbound port, so no rule has sources";
 const NO_NSG: &str =
     "an image build has no lab NSG: the build VM's only exposure is Packer's WinRM";
 const NO_SHUTDOWN: &str =
@@ -1090,7 +1032,9 @@ const NO_ADMIN: &str =
 /// The facts of the lab as wcigen understands them.
 fn expected_facts(view: &LabView, script: &[u8]) -> BTreeMap<&'static str, Fact> {
     let image = &view.vm.image;
-    let sources = if view.network.allow_from_parameter {
+    let sources = if view.network.inbound_ports.is_empty() {
+        NotStated(NO_PORTS)
+    } else if view.network.allow_from_parameter {
         Required
     } else {
         Stated(view.network.allow_from.join(","))
@@ -1229,16 +1173,21 @@ fn terraform_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
             eval_string(expect_attr(r, "priority"), &ctx)
         ));
     }
-    assert_eq!(
-        code(&module.locals()["multiple_sources"]),
-        "length(var.allowed_source_addresses) == 1 ? null : var.allowed_source_addresses",
-        "{}",
-        lab.label
-    );
-    let sources_variable = module.variable("allowed_source_addresses").body();
-    let sources = attr(sources_variable, "default").map_or(Required, |d| {
-        Stated(value_strings(&eval(d, &ctx)).join(","))
-    });
+    if !rules.is_empty() {
+        assert_eq!(
+            code(&module.locals()["multiple_sources"]),
+            "length(var.allowed_source_addresses) == 1 ? null : var.allowed_source_addresses",
+            "{}",
+            lab.label
+        );
+    }
+    // A lab without inbound ports declares no sources variable at all.
+    let sources = match module.variables.get("allowed_source_addresses") {
+        None => NotStated(NO_PORTS),
+        Some(variable) => attr(variable.body(), "default").map_or(Required, |d| {
+            Stated(value_strings(&eval(d, &ctx)).join(","))
+        }),
+    };
 
     let shutdown = resource("azurerm_dev_test_global_vm_shutdown_schedule").map(|s| {
         assert_eq!(attr(s, "enabled"), Some(&Expression::Bool(true)));
@@ -1418,7 +1367,10 @@ fn arm_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
         .expect("an NSG")["properties"];
     let mut rules = Vec::new();
     let mut sources = Vec::new();
-    for rule in nsg["securityRules"].as_array().unwrap() {
+    for rule in nsg["securityRules"]
+        .as_array()
+        .map_or(&[][..], Vec::as_slice)
+    {
         let p = &rule["properties"];
         rules.push(format!(
             "{} tcp/{} priority {}",
@@ -1433,6 +1385,9 @@ fn arm_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
         sources.push(arm.fact(source));
     }
     sources.dedup();
+    if sources.is_empty() {
+        sources.push(NotStated(NO_PORTS));
+    }
     assert_eq!(
         sources.len(),
         1,
@@ -1460,7 +1415,14 @@ fn arm_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
             .as_object()
             .expect("tags object")
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .map(|(k, v)| {
+                // ARM evaluates strings inside variables too: `[[` is a literal `[`.
+                let v = v.as_str().unwrap();
+                let v = v
+                    .strip_prefix("[[")
+                    .map_or_else(|| v.to_string(), |r| format!("[{r}"));
+                (k.clone(), v)
+            })
             .collect();
         tag_sets.push(tags);
     }
