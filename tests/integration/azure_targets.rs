@@ -17,11 +17,10 @@ use std::io::Read as _;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use wcigen::render::RenderedFile;
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    example_name, examples, extra_lab, extra_labs, file, render_file, render_text,
+    all_labs, example_name, examples, extra_lab, file, render_file, render_text,
     valid_lab_from_text,
 };
 
@@ -51,47 +50,6 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
-
-/// One rendered lab: its view and the files of the two targets.
-struct Rendered {
-    label: String,
-    view: LabView,
-    files: Vec<RenderedFile>,
-}
-
-impl Rendered {
-    fn text(&self, path: &str) -> &str {
-        file(&self.files, path).text()
-    }
-
-    fn json(&self, path: &str) -> Value {
-        serde_json::from_str(self.text(path))
-            .unwrap_or_else(|e| panic!("{}: {path} is not JSON: {e}", self.label))
-    }
-
-    fn script(&self) -> &[u8] {
-        &file(&self.files, "powershell/provision.ps1").bytes
-    }
-}
-
-fn all_labs() -> Vec<Rendered> {
-    let mut out = Vec::new();
-    for path in examples() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let view = LabView::new(&valid_lab_from_text(&path.display().to_string(), &text));
-        out.push(Rendered {
-            label: example_name(&path),
-            view,
-            files: render_file(&path),
-        });
-    }
-    for (label, text) in extra_labs() {
-        let view = LabView::new(&valid_lab_from_text(&label, &text));
-        let files = render_text(&label, &text);
-        out.push(Rendered { label, view, files });
-    }
-    out
-}
 
 /// The text with the embedded script payload replaced by a marker: the payload changes with every
 /// edit of the PowerShell template and is checked byte for byte by

@@ -98,3 +98,47 @@ pub fn extra_lab(name: &str) -> (String, String) {
         .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("no extra lab {name}"))
 }
+
+/// One rendered lab: its name, its view and every file rendered from it.
+pub struct Rendered {
+    /// The example's or extra lab's name.
+    pub label: String,
+    /// What the templates saw.
+    pub view: wcigen::view::LabView,
+    /// Every target's files.
+    pub files: Vec<RenderedFile>,
+}
+
+impl Rendered {
+    /// The text of one rendered file.
+    pub fn text(&self, path: &str) -> &str {
+        file(&self.files, path).text()
+    }
+
+    /// One rendered file parsed as JSON.
+    pub fn json(&self, path: &str) -> serde_json::Value {
+        serde_json::from_str(self.text(path))
+            .unwrap_or_else(|e| panic!("{}: {path} is not JSON: {e}", self.label))
+    }
+
+    /// The bytes of `powershell/provision.ps1`.
+    pub fn script(&self) -> &[u8] {
+        &file(&self.files, "powershell/provision.ps1").bytes
+    }
+}
+
+/// Every example, then every extra lab, rendered for every target.
+pub fn all_labs() -> Vec<Rendered> {
+    let mut labs: Vec<(String, String)> = examples()
+        .into_iter()
+        .map(|p| (example_name(&p), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    labs.extend(extra_labs());
+    labs.into_iter()
+        .map(|(label, text)| {
+            let view = wcigen::view::LabView::new(&valid_lab_from_text(&label, &text));
+            let files = render_text(&label, &text);
+            Rendered { label, view, files }
+        })
+        .collect()
+}

@@ -25,12 +25,10 @@ use hcl::eval::{Context, Evaluate as _, FuncArgs, FuncDef, ParamType};
 use hcl::expr::{Expression, ObjectKey, TraversalOperator};
 use hcl::{Block, Body};
 use sha2::Digest as _;
-use wcigen::render::RenderedFile;
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    conformance_reference, example_name, examples, extra_labs, file, render_file, render_text,
-    valid_lab_from_text,
+    all_labs, conformance_reference, example_name, examples, file, render_file, Rendered,
 };
 
 const TF_VERSIONS: &str = "terraform/versions.tf";
@@ -56,42 +54,6 @@ const FILES: [&str; 8] = [
     PK_VARIABLES,
     PK_VARS_EXAMPLE,
 ];
-
-struct Rendered {
-    label: String,
-    view: LabView,
-    files: Vec<RenderedFile>,
-}
-
-impl Rendered {
-    fn text(&self, path: &str) -> &str {
-        file(&self.files, path).text()
-    }
-    fn script(&self) -> &[u8] {
-        &file(&self.files, SCRIPT).bytes
-    }
-}
-
-/// Every example, then every extra lab.
-fn all_labs() -> Vec<Rendered> {
-    let mut out = Vec::new();
-    for path in examples() {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let label = example_name(&path);
-        let view = LabView::new(&valid_lab_from_text(&label, &text));
-        out.push(Rendered {
-            label,
-            view,
-            files: render_file(&path),
-        });
-    }
-    for (label, text) in extra_labs() {
-        let view = LabView::new(&valid_lab_from_text(&label, &text));
-        let files = render_text(&label, &text);
-        out.push(Rendered { label, view, files });
-    }
-    out
-}
 
 /// The text with the embedded script payload and its SHA-256 replaced by markers: both change
 /// with every edit of the PowerShell template and are checked byte for byte elsewhere.
