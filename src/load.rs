@@ -64,10 +64,9 @@ pub fn parse(source: &SourceFile) -> Result<LabSpec, Vec<Diagnostic>> {
     };
     let schema = lab_schema();
     for error in validator.iter_errors(&json) {
-        let path = to_field_path(&json, error.instance_path().iter());
+        let path = to_field_path(error.instance_path().iter());
         structural(
             &schema,
-            &json,
             &path,
             error.kind(),
             error.instance(),
@@ -183,26 +182,17 @@ fn find_passwords(value: &Value, path: &FieldPath, out: &mut Vec<Diagnostic>) {
 }
 
 fn to_field_path<'a>(
-    root: &Value,
     segments: impl Iterator<Item = jsonschema::paths::LocationSegment<'a>>,
 ) -> FieldPath {
     use jsonschema::paths::LocationSegment as L;
-    let mut path = FieldPath::root();
-    let mut node = Some(root);
-    for segment in segments {
-        match segment {
-            L::Property(p) => {
-                node = node.and_then(|n| n.get(p.as_ref()));
-                path.0.push(Segment::Key(p.into_owned()));
-            }
-            L::Index(i) => {
-                node = node.and_then(|n| n.get(i));
-                path.0.push(Segment::Index(i));
-            }
-        }
-    }
-    let _ = node;
-    path
+    FieldPath(
+        segments
+            .map(|segment| match segment {
+                L::Property(p) => Segment::Key(p.into_owned()),
+                L::Index(i) => Segment::Index(i),
+            })
+            .collect(),
+    )
 }
 
 fn json_type_name(value: &Value) -> &'static str {
@@ -307,7 +297,6 @@ fn parent_label(path: &FieldPath) -> String {
 
 fn structural(
     schema: &Value,
-    root: &Value,
     path: &FieldPath,
     kind: &ValidationErrorKind,
     instance: &Value,
@@ -439,8 +428,8 @@ fn structural(
                     continue;
                 }
                 for e in branch {
-                    let p = to_field_path(root, e.instance_path().iter());
-                    structural(schema, root, &p, e.kind(), e.instance(), out);
+                    let p = to_field_path(e.instance_path().iter());
+                    structural(schema, &p, e.kind(), e.instance(), out);
                 }
                 return;
             }

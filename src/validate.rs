@@ -891,7 +891,7 @@ fn text_problem(value: &str, multiline: bool) -> Option<DiagnosticKind> {
     if !is_nfc(value) {
         let nfc: String = value.nfc().collect();
         return Some(DiagnosticKind::TextNotNfc {
-            nfc: nfc.escape_unicode_non_ascii(),
+            nfc: escape_non_ascii(&nfc),
         });
     }
     let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
@@ -903,22 +903,16 @@ fn text_problem(value: &str, multiline: bool) -> Option<DiagnosticKind> {
 
 /// Characters outside printable ASCII written as `\u{...}`, so a composed and a decomposed
 /// spelling (which look the same on a terminal) can be told apart.
-trait EscapeNonAscii {
-    fn escape_unicode_non_ascii(&self) -> String;
-}
-
-impl EscapeNonAscii for String {
-    fn escape_unicode_non_ascii(&self) -> String {
-        self.chars()
-            .map(|c| {
-                if c.is_ascii_graphic() || c == ' ' {
-                    c.to_string()
-                } else {
-                    format!("\\u{{{:X}}}", c as u32)
-                }
-            })
-            .collect()
-    }
+fn escape_non_ascii(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c.to_string()
+            } else {
+                format!("\\u{{{:X}}}", c as u32)
+            }
+        })
+        .collect()
 }
 
 /// The name a port has in the lab file.
