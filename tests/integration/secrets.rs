@@ -130,15 +130,29 @@ fn no_rendered_file_holds_a_password() {
         assert!(!password.body().attributes().any(|a| a.key() == "default"));
         let packer: hcl::Body =
             hcl::from_str(file(&files, "packer/variables.pkr.hcl").text()).unwrap();
-        for secret in packer.blocks().filter(|b| {
-            b.labels()
-                .first()
-                .is_some_and(|l| l.as_str().contains("secret"))
-        }) {
-            assert!(secret
-                .body()
-                .attributes()
-                .any(|a| a.key() == "sensitive" && *a.expr() == hcl::Expression::Bool(true)));
+        let secrets: Vec<&hcl::Block> = packer
+            .blocks()
+            .filter(|b| b.identifier() == "variable")
+            .filter(|b| {
+                let name = b.labels()[0].as_str();
+                name.contains("secret") || name.contains("password")
+            })
+            .collect();
+        assert!(
+            !secrets.is_empty(),
+            "{}: the Packer client secret variable exists",
+            lab.display()
+        );
+        for secret in secrets {
+            assert!(
+                secret
+                    .body()
+                    .attributes()
+                    .any(|a| a.key() == "sensitive" && *a.expr() == hcl::Expression::Bool(true)),
+                "{}: Packer variable {} is not sensitive",
+                lab.display(),
+                secret.labels()[0].as_str()
+            );
         }
     }
     assert!(checked > 50);
