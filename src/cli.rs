@@ -244,6 +244,9 @@ fn render_cmd(
                 output::Drift::Changed(p, line) => text.push_str(&format!(
                     "  changed  {p} (first difference at line {line})\n"
                 )),
+                output::Drift::Stale(p) => {
+                    text.push_str(&format!("  stale    {p} (no longer rendered)\n"))
+                }
             }
         }
         text.push_str(&format!(

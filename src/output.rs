@@ -232,6 +232,8 @@ pub enum Drift {
     Missing(String),
     /// The file differs; the first differing line (1-based).
     Changed(String, usize),
+    /// An earlier render wrote the file (it is in the manifest) but this one would not.
+    Stale(String),
 }
 
 /// Compare rendered files with what is on disk.
@@ -246,6 +248,15 @@ pub fn check(out_dir: &Path, files: &[RenderedFile]) -> Vec<Drift> {
                 drift.push(Drift::Changed(file.path.clone(), line));
             }
             Ok(_) => {}
+        }
+    }
+    let rendered: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    for stale in read_manifest(out_dir) {
+        if !rendered.contains(stale.as_str())
+            && is_safe_relative(&stale)
+            && out_dir.join(&stale).is_file()
+        {
+            drift.push(Drift::Stale(stale));
         }
     }
     drift
@@ -325,6 +336,28 @@ mod tests {
         assert_eq!(
             read_manifest(&out).into_iter().collect::<Vec<_>>(),
             ["a/x.txt"]
+        );
+        let _ = fs::remove_dir_all(&out);
+    }
+
+    #[test]
+    fn check_reports_missing_changed_and_stale_files() {
+        let out = temp("check");
+        write(
+            &out,
+            &[file("a.txt", "1\n2\n"), file("old/b.txt", "b")],
+            false,
+        )
+        .unwrap();
+        assert!(check(&out, &[file("a.txt", "1\n2\n"), file("old/b.txt", "b")]).is_empty());
+        let drift = check(&out, &[file("a.txt", "1\n3\n"), file("new.txt", "n")]);
+        assert_eq!(
+            drift,
+            [
+                Drift::Changed("a.txt".into(), 2),
+                Drift::Missing("new.txt".into()),
+                Drift::Stale("old/b.txt".into())
+            ]
         );
         let _ = fs::remove_dir_all(&out);
     }
