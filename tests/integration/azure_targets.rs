@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    all_labs, example_name, examples, extra_lab, file, render_file, render_text,
+    all_labs, bicep_unescape, example_name, examples, extra_lab, file, render_file, render_text,
     valid_lab_from_text,
 };
 
@@ -114,33 +114,6 @@ fn syntax_problems(tree: &tree_sitter::Tree) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(tree.root_node(), &mut out);
-    out
-}
-
-/// The value of the body of a Bicep single-quoted string (the inverse of the `bicep` escaper).
-fn unescape_bicep(body: &str) -> String {
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match chars.next().expect("an escape is complete") {
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            '\\' => out.push('\\'),
-            '\'' => out.push('\''),
-            '$' => out.push('$'),
-            'u' => {
-                assert_eq!(chars.next(), Some('{'), "\\u must be followed by {{");
-                let hex: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                out.push(char::from_u32(u32::from_str_radix(&hex, 16).unwrap()).unwrap());
-            }
-            other => panic!("Bicep has no escape \\{other}"),
-        }
-    }
     out
 }
 
@@ -247,13 +220,15 @@ impl<'s> Compiler<'s> {
             .into_iter()
             .filter(|c| c.kind() == "interpolation")
         {
-            parts.push(unescape_bicep(&self.src[at..child.start_byte()]));
+            parts.push(
+                bicep_unescape(&self.src[at..child.start_byte()]).expect("a valid Bicep string"),
+            );
             let inner = named_children(child);
             assert_eq!(inner.len(), 1, "one expression per interpolation");
             args.push(self.expr(inner[0], deps));
             at = child.end_byte();
         }
-        parts.push(unescape_bicep(&self.src[at..end]));
+        parts.push(bicep_unescape(&self.src[at..end]).expect("a valid Bicep string"));
         if args.is_empty() {
             return Conv::Literal(Value::String(parts.remove(0)));
         }

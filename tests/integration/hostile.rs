@@ -54,7 +54,7 @@ use wcigen::render::{self, escape, RenderedFile, Target};
 use wcigen::source::SourceFile;
 use wcigen::validate::ValidLab;
 
-use crate::common::repo;
+use crate::common::{bicep_unescape, repo};
 
 // =============================================================================================
 // Reading rendered files back
@@ -200,42 +200,6 @@ fn json_walk(v: &Value, arm: bool, path: &mut Vec<String>, lits: &mut Vec<Lit>) 
 }
 
 // --- Bicep -----------------------------------------------------------------------------------
-
-/// The value of a single-quoted Bicep string body, by Bicep's escapes only
-/// (`\\ \' \n \r \t \$ \u{X}`); a raw line break cannot be in a one-line string.
-fn bicep_unescape(body: &str) -> Result<String, String> {
-    let mut out = String::new();
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('\\') => out.push('\\'),
-                Some('\'') => out.push('\''),
-                Some('n') => out.push('\n'),
-                Some('r') => out.push('\r'),
-                Some('t') => out.push('\t'),
-                Some('$') => out.push('$'),
-                Some('u') => {
-                    if chars.next() != Some('{') {
-                        return Err("`\\u` without `{`".into());
-                    }
-                    let hex: String = chars.by_ref().take_while(|c| *c != '}').collect();
-                    let code = u32::from_str_radix(&hex, 16)
-                        .ok()
-                        .filter(|_| (1..=6).contains(&hex.len()))
-                        .and_then(char::from_u32)
-                        .ok_or_else(|| format!("bad `\\u{{{hex}}}`"))?;
-                    out.push(code);
-                }
-                other => return Err(format!("Bicep has no escape `\\{}`", other.unwrap_or(' '))),
-            },
-            '\n' | '\r' => return Err("a raw line break in a one-line string".into()),
-            '\'' => return Err("an unescaped `'` inside a string".into()),
-            c => out.push(c),
-        }
-    }
-    Ok(out)
-}
 
 fn syntax_problems(node: tree_sitter::Node<'_>, out: &mut Vec<String>) {
     if node.is_error() || node.is_missing() {
