@@ -11,6 +11,7 @@
 #                     own downloader is never run)            -> `terraform fmt`
 #   packer 1.6.6      Debian bookworm package                 -> `packer fmt`, `packer validate`
 #   checkov 3.3.30    PyPI, own venv (it pins its own hcl2 and Bicep parsers)
+#   groff             Debian groff-base                        -> checks `wcigen man` pages
 #   pycep-parser 0.7.1  PyPI, own venv (checkov pins pycep-parser 0.5.1, so the
 #                     two cannot share one)                   -> .ci/pycep_check.py
 #
@@ -20,7 +21,7 @@
 #                                   WCIGEN_TOOLS_BIN, maybe TF_CLI_CONFIG_FILE are
 #                                   exported; `set -euo pipefail` stays on)
 #   bash .ci/tools.sh [TOOL...]     install only; prepend "$WCIGEN_TOOLS_BIN" to PATH yourself
-#   TOOL is one of: terraform packer checkov pycep all
+#   TOOL is one of: terraform packer checkov pycep groff all
 #
 # Environment:
 #   WCIGEN_TOOLS_DIR  cache directory (default: $HOME/.cache/wcigen-tools)
@@ -128,6 +129,17 @@ _wcigen_install_packer() {
     ln -sfn /usr/bin/packer "$WCIGEN_TOOLS_BIN/packer"
 }
 
+# groff: renders the manual pages with warnings on (any warning fails the check).
+_wcigen_install_groff() {
+    if command -v groff >/dev/null 2>&1; then
+        _wcigen_log "groff: installed"
+        return 0
+    fi
+    _wcigen_log "groff: apt-get install groff-base"
+    _wcigen_apt_update_once
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends groff-base >/dev/null
+}
+
 # A venv at $1 holding exactly the pinned requirement $2 ("dist==version"); the
 # installed distribution's version (importlib.metadata) decides whether to rebuild.
 _wcigen_venv() {
@@ -172,14 +184,16 @@ _wcigen_tools_main() {
         packer) _wcigen_install_packer ;;
         checkov) _wcigen_install_checkov ;;
         pycep) _wcigen_install_pycep ;;
+        groff) _wcigen_install_groff ;;
         all)
             _wcigen_install_terraform
             _wcigen_install_packer
             _wcigen_install_checkov
             _wcigen_install_pycep
+            _wcigen_install_groff
             ;;
         *)
-            _wcigen_log "unknown tool '$t' (terraform packer checkov pycep all)"
+            _wcigen_log "unknown tool '$t' (terraform packer checkov pycep groff all)"
             return 2
             ;;
         esac

@@ -21,6 +21,7 @@ Examples:
   wcigen render lab.yaml --target powershell
   wcigen schema > lab.schema.json           the lab file's JSON Schema
   wcigen completions bash                   shell completions
+  wcigen man | man -l -                     this manual (also: wcigen man render)
 
 Exit codes: 0 ok (warnings allowed), 1 invalid lab, drift or write failure, 2 usage, 3 internal error.";
 
@@ -79,6 +80,15 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    /// Print a manual page (roff) for wcigen or one of its commands.
+    #[command(
+        after_help = "Examples:\n  wcigen man | man -l -\n  wcigen man render > wcigen-render.1\n  for c in '' render validate schema completions init man; do wcigen man $c > \"wcigen${c:+-$c}.1\"; done"
+    )]
+    Man {
+        /// The command whose page to print; default: the page of wcigen itself.
+        #[arg(value_name = "COMMAND", value_parser = MAN_PAGES)]
+        command: Option<String>,
+    },
     /// Write the example lab (the Windows Containers Internals lab) to PATH.
     #[command(after_help = "Example:\n  wcigen init my-lab.yaml && wcigen validate my-lab.yaml")]
     Init {
@@ -90,6 +100,9 @@ enum Command {
         force: bool,
     },
 }
+
+/// The commands that have a manual page of their own (a unit test keeps this in step).
+const MAN_PAGES: [&str; 6] = ["render", "validate", "schema", "completions", "man", "init"];
 
 /// Output format of diagnostics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -117,6 +130,11 @@ pub(crate) fn run() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Init { path, force } => init_cmd(&path, force),
+        Command::Man { command } => {
+            let root = <Cli as clap::CommandFactory>::command();
+            print_stdout(&crate::man::page(root, command.as_deref()));
+            ExitCode::SUCCESS
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -306,5 +324,14 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_command_has_a_man_page() {
+        let names: Vec<String> = super::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_owned())
+            .collect();
+        assert_eq!(names, super::MAN_PAGES);
     }
 }
