@@ -111,14 +111,19 @@ pub fn hcl(value: &str) -> String {
 }
 
 /// POSIX shell word, for the commands in the generated README: a value made only of
-/// characters the shell never interprets is written as is; anything else is single-quoted, each
-/// `'` written as `'\''`. Validation keeps line breaks and direction marks out of every value
-/// that reaches the README, so a word never spans lines (and cannot end a Markdown code fence)
-/// and reads as it runs.
+/// characters the shell never interprets is written as is. A value holding `'` (and no `!`,
+/// which interactive bash and zsh expand even inside double quotes) is double-quoted with `$`,
+/// backquote, `"` and `\` backslash-escaped, so an OData filter stays readable; anything else is
+/// single-quoted, each `'` written as `'\''`. Validation keeps line breaks and direction marks
+/// out of every value that reaches the README, so a word never spans lines (and cannot end a
+/// Markdown code fence) and reads as it runs.
 ///
 /// ```
-/// assert_eq!(wcigen::render::escape::shell_word("krnl-rg_1"), "krnl-rg_1");
-/// assert_eq!(wcigen::render::escape::shell_word("rg (it's)"), r"'rg (it'\''s)'");
+/// use wcigen::render::escape::shell_word;
+/// assert_eq!(shell_word("krnl-rg_1"), "krnl-rg_1");
+/// assert_eq!(shell_word("rg (x)"), "'rg (x)'");
+/// assert_eq!(shell_word("$filter=a eq 'b'"), r#""\$filter=a eq 'b'""#);
+/// assert_eq!(shell_word("it's!"), r"'it'\''s!'");
 /// ```
 #[must_use]
 pub fn shell_word(value: &str) -> String {
@@ -130,6 +135,17 @@ pub fn shell_word(value: &str) -> String {
         return value.to_string();
     }
     let mut out = String::with_capacity(value.len() + 2);
+    if value.contains('\'') && !value.contains('!') {
+        out.push('"');
+        for c in value.chars() {
+            if matches!(c, '$' | '`' | '"' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        return out;
+    }
     out.push('\'');
     for c in value.chars() {
         if c == '\'' {

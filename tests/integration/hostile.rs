@@ -2029,3 +2029,60 @@ fn tool_folders_cannot_split_a_path_entry() {
         );
     }
 }
+
+/// `escape::shell_word` round-trips through a real POSIX shell (`sh`, and `bash`): every corpus
+/// payload, written as one word of `printf '%s\0' WORD`, prints back byte for byte. The words
+/// of the generated README's commands are produced by this escaper only.
+#[test]
+fn shell_words_round_trip_through_a_real_shell() {
+    let mut values: Vec<String> = payloads()
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| !p.contains('\0'))
+        .collect();
+    values.extend(
+        [
+            "$filter=armSkuName eq 'Standard_E2s_v3' and armRegionName eq 'westeurope'",
+            "it's $HOME `id` \"q\" \\ end",
+            "bang! and 'quote'",
+            "plain-word_1.2",
+            "",
+            "'",
+            "\\'",
+            "a\\",
+        ]
+        .map(String::from),
+    );
+    let mut script = String::new();
+    for v in &values {
+        script.push_str("printf '%s\\0' ");
+        script.push_str(&escape::shell_word(v));
+        script.push('\n');
+    }
+    for shell in ["sh", "bash"] {
+        let output = std::process::Command::new(shell)
+            .arg("-c")
+            .arg(&script)
+            .output()
+            .unwrap_or_else(|e| panic!("{shell} runs: {e}"));
+        assert!(
+            output.status.success(),
+            "{shell}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let printed: Vec<&[u8]> = output.stdout.split(|b| *b == 0).collect();
+        assert_eq!(
+            printed.len(),
+            values.len() + 1,
+            "{shell}: one word per value"
+        );
+        for (v, got) in values.iter().zip(&printed) {
+            assert_eq!(
+                String::from_utf8_lossy(got),
+                v.as_str(),
+                "{shell} reads {} back",
+                escape::shell_word(v)
+            );
+        }
+    }
+}
