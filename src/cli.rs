@@ -37,7 +37,7 @@ struct Cli {
 enum Command {
     /// Validate a lab and write every target (or the chosen ones) into a folder.
     #[command(
-        after_help = "Examples:\n  wcigen render examples/lab.yaml\n  wcigen render lab.yaml -o out --target powershell\n  wcigen render lab.yaml -o out --check   # exit 1 when out/ differs"
+        after_help = "Examples:\n  wcigen render examples/lab.yaml\n  wcigen render lab.yaml -o out --target powershell\n  wcigen render lab.yaml -o out --check   # exit 1 when out/ differs\n  wcigen render lab.yaml -o out --prices prices.json   # README states the hourly cost"
     )]
     Render {
         /// The lab file.
@@ -57,6 +57,10 @@ enum Command {
         /// Diagnostics format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// A price list saved from the Azure Retail Prices API (the URL is in the generated
+        /// README); puts the lab's hourly cost, with its date, into the README.
+        #[arg(long, value_name = "FILE")]
+        prices: Option<PathBuf>,
     },
     /// Check a lab file and report every problem (exit 0 when valid, 1 when not).
     #[command(
@@ -123,7 +127,18 @@ pub(crate) fn run() -> ExitCode {
             force,
             check,
             format,
-        } => render_cmd(&lab, &out, &targets, force, check, format),
+            prices,
+        } => render_cmd(
+            &lab,
+            &out,
+            &RenderFlags {
+                targets,
+                force,
+                check,
+                format,
+                prices,
+            },
+        ),
         Command::Validate { lab, format } => validate_cmd(&lab, format),
         Command::Schema => {
             print_stdout(&load::lab_schema_text());
@@ -158,13 +173,34 @@ fn use_color() -> bool {
 }
 
 fn report(source: Option<&SourceFile>, label: &str, diagnostics: &[Diagnostic], format: Format) {
+    emit(format, &[(source, resolve(source, label, diagnostics))]);
+}
+
+fn resolve(
+    source: Option<&SourceFile>,
+    label: &str,
+    diagnostics: &[Diagnostic],
+) -> Vec<ResolvedDiagnostic> {
     let spans = source
         .map(|s| SpanIndex::build(&s.text))
         .unwrap_or_default();
-    let resolved: Vec<ResolvedDiagnostic> = diag::resolve(label, &spans, diagnostics);
+    diag::resolve(label, &spans, diagnostics)
+}
+
+/// Print diagnostics about one or more files: for people, file by file (each shows its lines);
+/// as JSON, one array.
+fn emit(format: Format, groups: &[(Option<&SourceFile>, Vec<ResolvedDiagnostic>)]) {
     match format {
-        Format::Human => print_stderr(&diag::render_human(source, &resolved, use_color())),
-        Format::Json => print_stdout(&diag::render_json(&resolved)),
+        Format::Human => {
+            for (source, resolved) in groups.iter().filter(|(_, r)| !r.is_empty()) {
+                print_stderr(&diag::render_human(*source, resolved, use_color()));
+            }
+        }
+        Format::Json => {
+            let all: Vec<ResolvedDiagnostic> =
+                groups.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+            print_stdout(&diag::render_json(&all));
+        }
     }
 }
 
@@ -212,28 +248,66 @@ fn validate_cmd(lab: &Path, format: Format) -> ExitCode {
     }
 }
 
-fn render_cmd(
-    lab: &Path,
-    out: &Path,
-    targets: &[Target],
+/// The options of `wcigen render`.
+struct RenderFlags {
+    targets: Vec<Target>,
     force: bool,
     check: bool,
     format: Format,
-) -> ExitCode {
+    prices: Option<PathBuf>,
+}
+
+/// The lab's hourly price from the `--prices` file, or the file and the diagnostics saying why not.
+fn load_price(
+    path: &Path,
+    valid: &wcigen::validate::ValidLab,
+) -> Result<wcigen::prices::HourlyPrice, (Option<SourceFile>, Vec<Diagnostic>)> {
+    let source = wcigen::read_prices(path).map_err(|d| (None, vec![*d]))?;
+    wcigen::prices::estimate(&source, valid).map_err(|diagnostics| (Some(source), diagnostics))
+}
+
+fn render_cmd(lab: &Path, out: &Path, flags: &RenderFlags) -> ExitCode {
+    let RenderFlags {
+        targets,
+        force,
+        check,
+        format,
+        prices,
+    } = flags;
+    let (force, check, format) = (*force, *check, *format);
     let (source, valid) = match load_valid(lab, format) {
         Ok(v) => v,
         Err(code) => return code,
     };
-    let label = lab.display().to_string();
-    if !valid.warnings().is_empty() {
-        report(Some(&source), &label, valid.warnings(), format);
+    let lab_notes = resolve(Some(&source), &lab.display().to_string(), valid.warnings());
+    let price = match prices.as_deref().map(|p| (p, load_price(p, &valid))) {
+        None => None,
+        Some((_, Ok(price))) => Some(price),
+        Some((path, Err((price_source, diagnostics)))) => {
+            let price_notes = resolve(
+                price_source.as_ref(),
+                &path.display().to_string(),
+                &diagnostics,
+            );
+            emit(
+                format,
+                &[
+                    (Some(&source), lab_notes),
+                    (price_source.as_ref(), price_notes),
+                ],
+            );
+            return ExitCode::from(1);
+        }
+    };
+    if !lab_notes.is_empty() {
+        emit(format, &[(Some(&source), lab_notes)]);
     }
     let targets = if targets.is_empty() {
         Target::ALL.to_vec()
     } else {
-        targets.to_vec()
+        targets.clone()
     };
-    let files = match render::render(&valid, &targets) {
+    let files = match render::render_with_price(&valid, &targets, price.as_ref()) {
         Ok(files) => files,
         Err(e) => {
             print_stderr(&format!("error: {e}\n"));

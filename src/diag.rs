@@ -216,6 +216,31 @@ pub enum DiagnosticKind {
         nfc: String,
     },
     TextBidiControl,
+    // --- the price file of `render --prices` ---
+    PricesFileUnreadable {
+        reason: String,
+    },
+    PricesNotJson {
+        reason: String,
+    },
+    PricesNotRetailPrices {
+        reason: String,
+    },
+    PricesNoMatch {
+        size: String,
+        region: String,
+        available: Vec<String>,
+        more_pages: bool,
+    },
+    PricesAmbiguous {
+        first: usize,
+        second: usize,
+    },
+    PricesField {
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// A finding about a lab file: what, where, and how to fix it.
@@ -281,6 +306,23 @@ impl Diagnostic {
     pub fn severity(&self) -> Severity {
         self.kind.severity()
     }
+}
+
+/// Why the price file of `render --prices` cannot be read.
+#[must_use]
+pub fn prices_read_error(error: &crate::source::ReadError) -> Diagnostic {
+    use crate::source::ReadError as E;
+    let reason = match error {
+        E::NotFound => "no such file".to_string(),
+        E::IsDirectory => "it is a directory".to_string(),
+        E::TooLarge(bytes) => format!(
+            "it has {bytes} bytes, more than the {} a filtered price list needs",
+            crate::source::MAX_LAB_BYTES
+        ),
+        E::NotUtf8(offset) => format!("it is not UTF-8 text (byte {offset})"),
+        E::Io(e) => e.kind().to_string(),
+    };
+    Diagnostic::file(DiagnosticKind::PricesFileUnreadable { reason })
 }
 
 fn list(items: &[String]) -> String {
@@ -363,6 +405,12 @@ impl DiagnosticKind {
             K::TextControlCharacter => "text-control-character",
             K::TextNotNfc { .. } => "text-not-nfc",
             K::TextBidiControl => "text-bidi-control",
+            K::PricesFileUnreadable { .. } => "prices-file-unreadable",
+            K::PricesNotJson { .. } => "prices-not-json",
+            K::PricesNotRetailPrices { .. } => "prices-not-retail-prices",
+            K::PricesNoMatch { .. } => "prices-no-match",
+            K::PricesAmbiguous { .. } => "prices-ambiguous",
+            K::PricesField { .. } => "prices-field-invalid",
         }
     }
 
@@ -513,6 +561,20 @@ impl DiagnosticKind {
             K::TextControlCharacter => "text contains a control character".into(),
             K::TextNotNfc { .. } => "text is not in Unicode normal form C: Terraform and Packer would change it, so the targets would disagree".into(),
             K::TextBidiControl => "text contains a bidirectional control character, so what is displayed differs from what runs".into(),
+            K::PricesFileUnreadable { reason } => format!("cannot read the price file: {reason}"),
+            K::PricesNotJson { reason } => format!("the price file is not JSON: {reason}"),
+            K::PricesNotRetailPrices { reason } => {
+                format!("the price file is not an answer of the Azure Retail Prices API: {reason}")
+            }
+            K::PricesNoMatch { size, region, .. } => format!(
+                "the price file has no Windows pay-as-you-go hourly price for `{size}` in `{region}`"
+            ),
+            K::PricesAmbiguous { first, second } => format!(
+                "`Items[{first}]` and `Items[{second}]` give different prices for the lab's VM from the same date"
+            ),
+            K::PricesField { field, value, expected } => {
+                format!("`{field}` of the lab's price is `{value}`, not {expected}")
+            }
         }
     }
 
@@ -610,6 +672,26 @@ impl DiagnosticKind {
             K::TextControlCharacter => "remove the control character (tabs and line breaks are allowed only in `description`)".into(),
             K::TextNotNfc { nfc } => format!("write the composed form instead: \"{nfc}\""),
             K::TextBidiControl => "remove the invisible direction mark (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069)".into(),
+            K::PricesFileUnreadable { .. } | K::PricesNotJson { .. } | K::PricesNotRetailPrices { .. } | K::PricesField { .. } => {
+                "save the answer of the price-list URL unchanged, as the generated README shows: `curl -sS -o prices.json 'URL'`, or `Invoke-WebRequest -UseBasicParsing -OutFile prices.json -Uri 'URL'` in PowerShell".into()
+            }
+            K::PricesNoMatch { size, region, available, more_pages } => {
+                let mut text = if available.is_empty() {
+                    "it holds no Windows pay-as-you-go VM price at all".to_string()
+                } else {
+                    format!("it has prices for: {}", list(available))
+                };
+                if *more_pages {
+                    text.push_str("; it is one page of a longer answer (`NextPageLink`)");
+                }
+                format!(
+                    "{text}; fetch the list for this lab: {}",
+                    crate::prices::price_list_url(size, region)
+                )
+            }
+            K::PricesAmbiguous { .. } => {
+                "keep one currency: fetch the list again without `currencyCode`, or with only one".into()
+            }
         };
         Some(text)
     }

@@ -15,6 +15,7 @@ pub mod facts;
 pub mod load;
 pub mod model;
 pub mod output;
+pub mod prices;
 pub mod render;
 pub mod source;
 pub mod validate;
@@ -48,6 +49,14 @@ pub fn read_lab(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
             },
         }))
     })
+}
+
+/// Read the price file of `render --prices` (a saved Azure Retail Prices API answer).
+///
+/// # Errors
+/// A diagnostic saying why the file cannot be used.
+pub fn read_prices(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
+    SourceFile::read(path).map_err(|e| Box::new(diag::prices_read_error(&e)))
 }
 
 /// Parse and validate a lab's text.

@@ -513,6 +513,72 @@ pub struct TemplateContext {
     pub script: ScriptView,
     /// Which targets this render writes (for the generated README).
     pub rendered: RenderedTargets,
+    /// What the lab costs (for the generated README).
+    pub cost: CostView,
+}
+
+/// What the lab costs: where its price is listed, and the estimate when a price list was given.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CostView {
+    /// The Retail Prices API URL listing the VM's pay-as-you-go prices in the lab's region.
+    pub prices_url: String,
+    /// The estimate from `render --prices`, or none.
+    pub estimate: Option<EstimateView>,
+}
+
+/// An hourly estimate, formatted for reading.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EstimateView {
+    /// ISO 4217 currency code.
+    pub currency: String,
+    /// Price of one hour, as listed (at most six decimals).
+    pub per_hour: String,
+    /// Hours of a lab day.
+    pub day_hours: u32,
+    /// Price of a lab day, to the cent.
+    pub per_day: String,
+    /// Hours of a month (Azure's pricing calculator counts 730).
+    pub month_hours: u32,
+    /// Price of a month left running, to the cent.
+    pub per_month: String,
+    /// The day the price took effect.
+    pub effective: String,
+}
+
+impl CostView {
+    /// The cost of `lab`, with `price` (already matched to the lab by [`crate::prices::estimate`]).
+    #[must_use]
+    pub fn new(lab: &ValidLab, price: Option<&crate::prices::HourlyPrice>) -> Self {
+        let spec = lab.spec();
+        let estimate = price.map(|p| {
+            let (day, month) = (
+                crate::prices::HOURS_PER_LAB_DAY,
+                crate::prices::HOURS_PER_MONTH,
+            );
+            EstimateView {
+                currency: p.currency().to_string(),
+                per_hour: listed_price(p.per_hour()),
+                day_hours: day,
+                per_day: format!("{:.2}", p.per_hour() * f64::from(day)),
+                month_hours: month,
+                per_month: format!("{:.2}", p.per_hour() * f64::from(month)),
+                effective: p.effective().to_string(),
+            }
+        });
+        Self {
+            prices_url: crate::prices::price_list_url(&spec.vm.size, &spec.azure.location),
+            estimate,
+        }
+    }
+}
+
+/// A listed price with at most six decimals and no trailing zeros (`0.218`, `1.5`, `2`).
+fn listed_price(value: f64) -> String {
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_string()
 }
 
 /// The targets of one render.
@@ -530,4 +596,18 @@ pub struct RenderedTargets {
     pub packer: bool,
     /// Every file written (besides the README), in order.
     pub files: Vec<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_price;
+
+    #[test]
+    fn listed_prices_keep_up_to_six_decimals_without_trailing_zeros() {
+        assert_eq!(listed_price(0.5), "0.5");
+        assert_eq!(listed_price(2.0), "2");
+        assert_eq!(listed_price(0.176346), "0.176346");
+        assert_eq!(listed_price(0.1763461), "0.176346");
+        assert_eq!(listed_price(10.25), "10.25");
+    }
 }

@@ -14,8 +14,9 @@ use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use serde::Serialize;
 
+use crate::prices::HourlyPrice;
 use crate::validate::ValidLab;
-use crate::view::{LabView, RenderedTargets, ScriptView, TemplateContext};
+use crate::view::{CostView, LabView, RenderedTargets, ScriptView, TemplateContext};
 
 /// A deployable form of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -396,6 +397,10 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
         view: view.clone(),
         script: ScriptView::new(b""),
         rendered: RenderedTargets::default(),
+        cost: CostView {
+            prices_url: String::new(),
+            estimate: None,
+        },
     };
     Ok(encode(
         &render_template(env, template, &placeholder)?,
@@ -409,6 +414,34 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
 /// # Errors
 /// A template defect.
 pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, RenderError> {
+    render_with_price(lab, targets, None)
+}
+
+/// [`render`], with the lab's hourly price (from [`crate::prices::estimate`]) stated in the
+/// generated README.
+///
+/// # Errors
+/// A template defect, or a price that is not the lab's (size and region must match).
+pub fn render_with_price(
+    lab: &ValidLab,
+    targets: &[Target],
+    price: Option<&HourlyPrice>,
+) -> Result<Vec<RenderedFile>, RenderError> {
+    if let Some(p) = price {
+        let spec = lab.spec();
+        if p.size() != spec.vm.size || p.region() != spec.azure.location {
+            return Err(RenderError {
+                template: "readme/README.md.j2".into(),
+                detail: format!(
+                    "the price is for {} in {}, the lab is {} in {}",
+                    p.size(),
+                    p.region(),
+                    spec.vm.size,
+                    spec.azure.location
+                ),
+            });
+        }
+    }
     let env = environment()?;
     let view = LabView::new(lab);
     let script = provision_script(&env, &view)?;
@@ -430,6 +463,7 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
         view,
         script: ScriptView::new(&script),
         rendered,
+        cost: CostView::new(lab, price),
     };
     let mut files = Vec::new();
     for target in targets {

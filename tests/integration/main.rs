@@ -10,6 +10,7 @@ mod generated_readme;
 mod hcl_targets;
 mod hostile;
 mod powershell;
+mod prices;
 mod schema;
 mod secrets;
 mod templates;
