@@ -803,6 +803,7 @@ pub fn render_human(
     };
     let mut out = String::new();
     for d in diagnostics {
+        let d = &d.printable();
         let (label, tint) = match d.severity {
             Severity::Error => ("error", "1;31"),
             Severity::Warning => ("warning", "1;33"),
@@ -829,7 +830,7 @@ pub fn render_human(
             if let Some(text) = src.line(line_no) {
                 let shown: String = text
                     .chars()
-                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .map(|c| if hidden(c) { ' ' } else { c })
                     .collect();
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {shown}");
@@ -856,6 +857,44 @@ pub fn render_human(
         let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
     }
     out
+}
+
+/// A character a terminal must not receive raw from a file: a control character (an escape
+/// sequence could repaint or retitle the terminal) or a bidirectional control (it reorders what
+/// is shown).
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text from a lab or price file as a terminal should show it: [`hidden`] characters are
+/// written as `\u{X}`.
+fn printable(text: &str) -> String {
+    if !text.chars().any(hidden) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("\\u{{{:x}}}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+impl ResolvedDiagnostic {
+    /// This diagnostic with every text a file supplied made safe to print on a terminal.
+    fn printable(&self) -> Self {
+        Self {
+            file: printable(&self.file),
+            path: printable(&self.path),
+            message: printable(&self.message),
+            help: self.help.as_deref().map(printable),
+            ..self.clone()
+        }
+    }
 }
 
 /// Render diagnostics as a JSON array (for editors and CI).

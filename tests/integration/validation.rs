@@ -192,3 +192,31 @@ fn json_report_carries_the_same_fields() {
     assert_eq!(first["code"], "region-unknown");
     assert_eq!(first["path"], "azure.location");
 }
+
+/// A value can carry terminal escape sequences and direction marks (YAML's `\e`, `\u202e`):
+/// the human report shows them as `\u{X}`, never raw, in the message and the source line alike;
+/// the JSON report keeps the exact value (JSON escapes it).
+#[test]
+fn terminal_controls_in_values_are_never_printed_raw() {
+    let text = std::fs::read_to_string(crate::common::repo().join("examples/lab.yaml"))
+        .unwrap()
+        .replace(
+            "size: Standard_E2s_v3",
+            "size: \"Standard_\\e]0;pwned\\a\\u202eX\"",
+        );
+    let (resolved, human) = report("lab.yaml", &text);
+    assert_eq!(resolved[0].code, "vm-size-invalid", "{human}");
+    assert!(
+        resolved[0].message.contains('\u{1b}'),
+        "the resolved message keeps the value for JSON"
+    );
+    assert!(
+        human.contains(r"Standard_\u{1b}]0;pwned\u{7}\u{202e}X"),
+        "{human}"
+    );
+    let raw: Vec<char> = human
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}')
+        .collect();
+    assert!(raw.is_empty(), "raw controls {raw:?} in:\n{human}");
+}
