@@ -202,6 +202,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "readme/README.md.j2",
         include_str!("../../templates/readme/README.md.j2"),
     ),
+    (
+        "readme/fetch-prices.ps1.j2",
+        include_str!("../../templates/readme/fetch-prices.ps1.j2"),
+    ),
 ];
 
 /// One rendered file.
@@ -247,7 +251,14 @@ impl fmt::Display for RenderError {
 impl std::error::Error for RenderError {}
 
 /// Which escaper a template's output needs, by its folder and file name.
+///
+/// A `.ps1.j2` template is PowerShell wherever it is: the generated README includes
+/// `readme/fetch-prices.ps1.j2` for its PowerShell command, which minijinja renders with that
+/// template's own escaper.
 fn escape_mode(name: &str) -> AutoEscape {
+    if name.ends_with(".ps1.j2") {
+        return AutoEscape::Custom("powershell");
+    }
     let mode = match name.split('/').next().unwrap_or("") {
         "powershell" => "powershell",
         "bicep" if name.ends_with(".json.j2") => "json",
@@ -485,4 +496,31 @@ pub fn render_with_price(
         bytes: encode(&readme, Encoding::Utf8),
     });
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::environment;
+
+    /// The README's PowerShell command is rendered by the PowerShell escaper, not the README's
+    /// shell one, even though the README includes it: `'` is doubled, `$` stays literal.
+    #[test]
+    fn an_included_ps1_template_keeps_its_own_escaper() {
+        let mut env = environment().unwrap();
+        env.add_template(
+            "readme/probe.md.j2",
+            "{{ cost.pricesUrl }}\n{% include \"readme/fetch-prices.ps1.j2\" %}",
+        )
+        .unwrap();
+        let ctx = minijinja::context! { cost => minijinja::context! { pricesUrl => "u?$f='x'" } };
+        let text = env
+            .get_template("readme/probe.md.j2")
+            .unwrap()
+            .render(ctx)
+            .unwrap();
+        assert_eq!(
+            text,
+            "\"u?\\$f='x'\"\nInvoke-WebRequest -UseBasicParsing -OutFile prices.json -Uri 'u?$f=''x'''\n"
+        );
+    }
 }
