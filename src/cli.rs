@@ -1,6 +1,6 @@
 //! The command line: clap definitions, and the only code that prints or chooses exit codes.
 //!
-//! Exit codes: 0 success (warnings allowed), 1 invalid lab / drift / cannot write,
+//! Exit codes: 0 success (warnings allowed), 1 invalid lab or price file / drift / cannot write,
 //! 2 usage error (clap), 3 internal error (a defect in wcigen; please report it).
 
 use std::io::{IsTerminal, Write};
@@ -23,7 +23,8 @@ Examples:
   wcigen completions bash                   shell completions
   wcigen man | man -l -                     this manual (also: wcigen man render)
 
-Exit codes: 0 ok (warnings allowed), 1 invalid lab, drift or write failure, 2 usage, 3 internal error.";
+Exit codes: 0 ok (warnings allowed), 1 invalid lab or price file, drift or write failure, 2 usage,
+3 internal error.";
 
 /// Render one declarative Windows-internals lab file into deployable forms.
 #[derive(Debug, Parser)]
@@ -187,14 +188,16 @@ fn resolve(
     diag::resolve(label, &spans, diagnostics)
 }
 
-/// Print diagnostics about one or more files: for people, file by file (each shows its lines);
-/// as JSON, one array.
+/// Print diagnostics about one or more files: for people, file by file (each shows its lines)
+/// with one summary; as JSON, one array.
 fn emit(format: Format, groups: &[(Option<&SourceFile>, Vec<ResolvedDiagnostic>)]) {
     match format {
         Format::Human => {
-            for (source, resolved) in groups.iter().filter(|(_, r)| !r.is_empty()) {
-                print_stderr(&diag::render_human(*source, resolved, use_color()));
-            }
+            let files: Vec<(Option<&SourceFile>, &[ResolvedDiagnostic])> = groups
+                .iter()
+                .map(|(source, resolved)| (*source, resolved.as_slice()))
+                .collect();
+            print_stderr(&diag::render_human_files(&files, use_color()));
         }
         Format::Json => {
             let all: Vec<ResolvedDiagnostic> =

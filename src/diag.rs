@@ -229,17 +229,25 @@ pub enum DiagnosticKind {
     PricesNoMatch {
         size: String,
         region: String,
-        available: Vec<String>,
+        /// (size, region) of the Windows pay-as-you-go prices the file does have.
+        available: Vec<(String, String)>,
         more_pages: bool,
     },
     PricesAmbiguous {
         first: usize,
         second: usize,
+        /// The two differ in currency (else in price).
+        currencies: bool,
+        size: String,
+        region: String,
     },
-    PricesField {
-        field: &'static str,
+    PricesFieldInvalid {
+        field: crate::prices::PriceField,
         value: String,
-        expected: &'static str,
+    },
+    PricesFieldMissing {
+        field: crate::prices::PriceField,
+        item: usize,
     },
 }
 
@@ -305,6 +313,23 @@ impl Diagnostic {
     #[must_use]
     pub fn severity(&self) -> Severity {
         self.kind.severity()
+    }
+}
+
+/// The command that saves a lab's price list (as the generated README gives it).
+fn fetch_prices_command(size: &str, region: &str) -> String {
+    format!(
+        "`curl -sS -o prices.json '{}'`",
+        crate::prices::price_list_url(size, region)
+    )
+}
+
+fn price_field_expectation(field: crate::prices::PriceField) -> &'static str {
+    use crate::prices::PriceField as F;
+    match field {
+        F::RetailPrice => "a positive number",
+        F::CurrencyCode => "a three-letter currency code such as `USD`",
+        F::EffectiveStartDate => "a date such as `2024-01-01T00:00:00Z`",
     }
 }
 
@@ -410,7 +435,8 @@ impl DiagnosticKind {
             K::PricesNotRetailPrices { .. } => "prices-not-retail-prices",
             K::PricesNoMatch { .. } => "prices-no-match",
             K::PricesAmbiguous { .. } => "prices-ambiguous",
-            K::PricesField { .. } => "prices-field-invalid",
+            K::PricesFieldInvalid { .. } => "prices-field-invalid",
+            K::PricesFieldMissing { .. } => "prices-field-missing",
         }
     }
 
@@ -569,12 +595,19 @@ impl DiagnosticKind {
             K::PricesNoMatch { size, region, .. } => format!(
                 "the price file has no Windows pay-as-you-go hourly price for `{size}` in `{region}`"
             ),
-            K::PricesAmbiguous { first, second } => format!(
-                "`Items[{first}]` and `Items[{second}]` give different prices for the lab's VM from the same date"
+            K::PricesAmbiguous { first, second, currencies, .. } => format!(
+                "`Items[{first}]` and `Items[{second}]` are the lab's VM price from the same date, in {}",
+                if *currencies { "two currencies" } else { "two amounts" }
             ),
-            K::PricesField { field, value, expected } => {
-                format!("`{field}` of the lab's price is `{value}`, not {expected}")
-            }
+            K::PricesFieldInvalid { field, value } => format!(
+                "`{}` of the lab's price is `{value}`, not {}",
+                field.key(),
+                price_field_expectation(*field)
+            ),
+            K::PricesFieldMissing { field, item } => format!(
+                "`Items[{item}]`, the lab's price, has no `{}`",
+                field.key()
+            ),
         }
     }
 
@@ -672,26 +705,32 @@ impl DiagnosticKind {
             K::TextControlCharacter => "remove the control character (tabs and line breaks are allowed only in `description`)".into(),
             K::TextNotNfc { nfc } => format!("write the composed form instead: \"{nfc}\""),
             K::TextBidiControl => "remove the invisible direction mark (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069)".into(),
-            K::PricesFileUnreadable { .. } | K::PricesNotJson { .. } | K::PricesNotRetailPrices { .. } | K::PricesField { .. } => {
+            K::PricesFileUnreadable { .. }
+            | K::PricesNotJson { .. }
+            | K::PricesNotRetailPrices { .. }
+            | K::PricesFieldInvalid { .. }
+            | K::PricesFieldMissing { .. } => {
                 "save the answer of the price-list URL unchanged, as the generated README shows: `curl -sS -o prices.json 'URL'`, or `Invoke-WebRequest -UseBasicParsing -OutFile prices.json -Uri 'URL'` in PowerShell".into()
             }
             K::PricesNoMatch { size, region, available, more_pages } => {
                 let mut text = if available.is_empty() {
                     "it holds no Windows pay-as-you-go VM price at all".to_string()
                 } else {
-                    format!("it has prices for: {}", list(available))
+                    let pairs: Vec<String> = available
+                        .iter()
+                        .map(|(s, r)| format!("`{s}` in `{r}`"))
+                        .collect();
+                    format!("it has prices for {}", pairs.join(", "))
                 };
                 if *more_pages {
                     text.push_str("; it is one page of a longer answer (`NextPageLink`)");
                 }
-                format!(
-                    "{text}; fetch the list for this lab: {}",
-                    crate::prices::price_list_url(size, region)
-                )
+                format!("{text}; fetch this lab's list: {}", fetch_prices_command(size, region))
             }
-            K::PricesAmbiguous { .. } => {
-                "keep one currency: fetch the list again without `currencyCode`, or with only one".into()
-            }
+            K::PricesAmbiguous { size, region, .. } => format!(
+                "one answer of the API gives one price per meter: keep one of the two items, or fetch this lab's list again: {}",
+                fetch_prices_command(size, region)
+            ),
         };
         Some(text)
     }
@@ -794,6 +833,38 @@ pub fn render_human(
     diagnostics: &[ResolvedDiagnostic],
     color: bool,
 ) -> String {
+    render_human_files(&[(source, diagnostics)], color)
+}
+
+/// [`render_human`] for diagnostics about several files (a lab and its `--prices` file), each
+/// shown against its own source, with one summary line for all.
+#[must_use]
+pub fn render_human_files(
+    files: &[(Option<&SourceFile>, &[ResolvedDiagnostic])],
+    color: bool,
+) -> String {
+    let mut out = String::new();
+    for (source, diagnostics) in files {
+        render_entries(&mut out, *source, diagnostics, color);
+    }
+    let all = files.iter().flat_map(|(_, d)| d.iter());
+    let errors = all
+        .clone()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = all.count() - errors;
+    if errors > 0 || warnings > 0 {
+        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+    }
+    out
+}
+
+fn render_entries(
+    out: &mut String,
+    source: Option<&SourceFile>,
+    diagnostics: &[ResolvedDiagnostic],
+    color: bool,
+) {
     let paint = |code: &str, text: &str| {
         if color {
             format!("\x1b[{code}m{text}\x1b[0m")
@@ -801,7 +872,6 @@ pub fn render_human(
             text.to_string()
         }
     };
-    let mut out = String::new();
     for d in diagnostics {
         let d = &d.printable();
         let (label, tint) = match d.severity {
@@ -828,17 +898,15 @@ pub fn render_human(
             (d.line, d.column, source, d.show_source)
         {
             if let Some(text) = src.line(line_no) {
-                let shown: String = text
-                    .chars()
-                    .map(|c| if hidden(c) { ' ' } else { c })
-                    .collect();
+                let (shown, caret_at) = source_window(text, col);
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {shown}");
-                let caret = "^".repeat(d.caret_len.max(1));
+                let room = shown.chars().count().saturating_sub(caret_at).max(1);
+                let caret = "^".repeat(d.caret_len.clamp(1, room));
                 let _ = writeln!(
                     out,
                     "{pad} | {}{}",
-                    " ".repeat(col.saturating_sub(1)),
+                    " ".repeat(caret_at),
                     paint(tint, &caret)
                 );
             }
@@ -848,15 +916,6 @@ pub fn render_human(
         }
         out.push('\n');
     }
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diagnostics.len() - errors;
-    if errors > 0 || warnings > 0 {
-        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
-    }
-    out
 }
 
 /// A character a terminal must not receive raw from a file: a control character (an escape
@@ -865,6 +924,40 @@ pub fn render_human(
 fn hidden(c: char) -> bool {
     c.is_control()
         || matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A source line longer than this (a one-line JSON answer, a long URL) is cut around the caret.
+const SOURCE_LINE_LIMIT: usize = 160;
+
+/// Characters of a cut source line shown around the caret; cuts are marked with `…`.
+const SOURCE_WINDOW: usize = 120;
+
+/// The part of a source line to show, with [`hidden`] characters blanked, and the 0-based
+/// character offset of the caret (`column` is 1-based) within it.
+fn source_window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line
+        .chars()
+        .map(|c| if hidden(c) { ' ' } else { c })
+        .collect();
+    let at = column.saturating_sub(1);
+    if chars.len() <= SOURCE_LINE_LIMIT {
+        return (chars.into_iter().collect(), at);
+    }
+    let start = at
+        .saturating_sub(SOURCE_WINDOW / 3)
+        .min(chars.len() - SOURCE_WINDOW);
+    let end = start + SOURCE_WINDOW;
+    let mut shown = String::new();
+    let mut caret_at = at - start.min(at);
+    if start > 0 {
+        shown.push('…');
+        caret_at += 1;
+    }
+    shown.extend(&chars[start..end]);
+    if end < chars.len() {
+        shown.push('…');
+    }
+    (shown, caret_at)
 }
 
 /// Text from a lab or price file as a terminal should show it: [`hidden`] characters are
@@ -901,4 +994,37 @@ impl ResolvedDiagnostic {
 #[must_use]
 pub fn render_json(diagnostics: &[ResolvedDiagnostic]) -> String {
     serde_json::to_string_pretty(diagnostics).unwrap_or_else(|_| "[]".into()) + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{source_window, SOURCE_LINE_LIMIT, SOURCE_WINDOW};
+
+    #[test]
+    fn short_lines_are_shown_whole() {
+        assert_eq!(source_window("a:\tb", 4), ("a: b".to_string(), 3));
+        let limit = "x".repeat(SOURCE_LINE_LIMIT);
+        assert_eq!(source_window(&limit, 150), (limit.clone(), 149));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line: String = (0..500)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        // Near the start: no leading mark.
+        let (shown, at) = source_window(&line, 5);
+        assert_eq!((shown.chars().count(), at), (SOURCE_WINDOW + 1, 4));
+        assert!(shown.ends_with('…') && !shown.starts_with('…'));
+        // In the middle: the caret still points at the same character.
+        let (shown, at) = source_window(&line, 300);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(at), line.chars().nth(299));
+        // At and past the end: no trailing mark, no panic.
+        let (shown, at) = source_window(&line, 500);
+        assert!(!shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(at), line.chars().nth(499));
+        let (_, at) = source_window(&line, 900);
+        assert!(at > SOURCE_WINDOW);
+    }
 }

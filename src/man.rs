@@ -14,7 +14,7 @@ const EXIT_STATUS: [(&str, &str); 4] = [
     ("0", "Success; warnings may have been printed."),
     (
         "1",
-        "The lab is invalid, the output folder differs from the lab (--check), or a file cannot be read or written.",
+        "The lab or the --prices file is invalid, the output folder differs from the lab (--check), or a file cannot be read or written.",
     ),
     ("2", "Usage error: an unknown command, option or value."),
     ("3", "Internal error: a defect in wcigen; please report it."),

@@ -59,7 +59,9 @@ struct PricePage {
     next_page_link: Option<String>,
 }
 
-/// One price of the answer; fields the estimate does not use are ignored.
+/// One price of the answer; fields the estimate does not use are ignored. The fields that
+/// identify a meter default to empty (such an item just never matches); the three the estimate
+/// reads are optional so that a missing one is reported as missing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct PriceItem {
@@ -71,13 +73,13 @@ struct PriceItem {
     product_name: String,
     sku_name: String,
     unit_of_measure: String,
-    retail_price: f64,
-    currency_code: String,
-    effective_start_date: String,
+    retail_price: Option<f64>,
+    currency_code: Option<String>,
+    effective_start_date: Option<String>,
 }
 
 impl PriceItem {
-    /// A pay-as-you-go hourly Windows price (licence included) of a regular, evictable-free VM.
+    /// A pay-as-you-go hourly Windows price (licence included) of a regular (not evictable) VM.
     fn is_windows_pay_as_you_go(&self) -> bool {
         self.price_type == "Consumption"
             && self.service_name == "Virtual Machines"
@@ -86,14 +88,50 @@ impl PriceItem {
             && !self.sku_name.contains("Spot")
             && !self.sku_name.contains("Low Priority")
     }
+
+    /// The list holds placeholder meters priced 0 (sizes not yet generally available); a
+    /// price must be positive to count.
+    fn has_positive_price(&self) -> bool {
+        self.retail_price.is_some_and(|p| p.is_finite() && p > 0.0)
+    }
+
+    fn start_date(&self) -> &str {
+        self.effective_start_date.as_deref().unwrap_or_default()
+    }
 }
 
+/// The fields of a price item that the estimate reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriceField {
+    /// `retailPrice`: a positive number.
+    RetailPrice,
+    /// `currencyCode`: three capital letters.
+    CurrencyCode,
+    /// `effectiveStartDate`: an ISO 8601 date or date-time.
+    EffectiveStartDate,
+}
+
+impl PriceField {
+    /// The field's name in the answer.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::RetailPrice => "retailPrice",
+            Self::CurrencyCode => "currencyCode",
+            Self::EffectiveStartDate => "effectiveStartDate",
+        }
+    }
+}
+
+/// Millionths of a currency unit: the list states prices to six decimals.
+const MICROS: u64 = 1_000_000;
+
 /// The hourly pay-as-you-go compute price of a lab's VM (Windows licence included).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HourlyPrice {
     size: String,
     region: String,
-    per_hour: f64,
+    micros_per_hour: u64,
     currency: String,
     effective: String,
 }
@@ -111,10 +149,28 @@ impl HourlyPrice {
         &self.region
     }
 
-    /// Price of one hour.
+    /// Price of one hour in millionths of the currency unit (the list's precision).
     #[must_use]
-    pub fn per_hour(&self) -> f64 {
-        self.per_hour
+    pub fn micros_per_hour(&self) -> u64 {
+        self.micros_per_hour
+    }
+
+    /// Price of one hour as listed: at most six decimals, no trailing zeros (`0.218`, `2`).
+    #[must_use]
+    pub fn per_hour_text(&self) -> String {
+        let (units, fraction) = (self.micros_per_hour / MICROS, self.micros_per_hour % MICROS);
+        if fraction == 0 {
+            return units.to_string();
+        }
+        let fraction = format!("{fraction:06}");
+        format!("{units}.{}", fraction.trim_end_matches('0'))
+    }
+
+    /// Price of `hours` hours, rounded half up to the cent (`4.00`).
+    #[must_use]
+    pub fn for_hours_text(&self, hours: u32) -> String {
+        let cents = (self.micros_per_hour * u64::from(hours) + MICROS / 200) / (MICROS / 100);
+        format!("{}.{:02}", cents / 100, cents % 100)
     }
 
     /// ISO 4217 currency code, e.g. `USD`.
@@ -130,31 +186,29 @@ impl HourlyPrice {
     }
 }
 
-/// Find the lab's hourly Windows pay-as-you-go price in a saved Retail Prices API answer.
+/// Find the lab's hourly Windows pay-as-you-go price in a saved Retail Prices API answer: among
+/// the items for the lab's size and region, the pay-as-you-go Windows meter with a positive
+/// price and the newest effective date.
 ///
 /// # Errors
-/// Diagnostics located in the price file: not JSON, not a Retail Prices answer, a matching
-/// item with an unusable price, currency or date, no matching item, or two that disagree.
+/// Diagnostics located in the price file: not JSON, not a Retail Prices answer, no matching
+/// item, two matching items of the same date that disagree, or a missing or unusable price,
+/// currency or date.
 pub fn estimate(source: &SourceFile, lab: &ValidLab) -> Result<HourlyPrice, Vec<Diagnostic>> {
     let spec = lab.spec();
     let size = spec.vm.size.as_str();
     let region = spec.azure.location.as_str();
     let page: PricePage = serde_json::from_str(&source.text).map_err(|e| {
-        let position = (e.line() > 0).then(|| Position {
-            line: e.line(),
-            column: e.column().max(1),
-        });
+        let position = (e.line() > 0).then(|| byte_position(source, e.line(), e.column()));
+        let reason = strip_position(&e.to_string());
         let kind = if e.is_data() {
-            DiagnosticKind::PricesNotRetailPrices {
-                reason: strip_position(&e.to_string()),
-            }
+            DiagnosticKind::PricesNotRetailPrices { reason }
         } else {
-            DiagnosticKind::PricesNotJson {
-                reason: strip_position(&e.to_string()),
-            }
+            DiagnosticKind::PricesNotJson { reason }
         };
         vec![Diagnostic::positioned(kind, position)]
     })?;
+    let items = FieldPath::root().key("Items");
 
     let mut matches: Vec<(usize, &PriceItem)> = page
         .items
@@ -167,16 +221,16 @@ pub fn estimate(source: &SourceFile, lab: &ValidLab) -> Result<HourlyPrice, Vec<
         })
         .collect();
     if matches.is_empty() {
-        let mut available: Vec<String> = page
+        let mut available: Vec<(String, String)> = page
             .items
             .iter()
             .filter(|item| item.is_windows_pay_as_you_go())
-            .map(|item| format!("{} in {}", item.arm_sku_name, item.arm_region_name))
+            .map(|item| (item.arm_sku_name.clone(), item.arm_region_name.clone()))
             .collect();
         available.sort();
         available.dedup();
         return Err(vec![Diagnostic::at_key(
-            FieldPath::root().key("Items"),
+            items,
             DiagnosticKind::PricesNoMatch {
                 size: size.to_string(),
                 region: region.to_string(),
@@ -185,71 +239,109 @@ pub fn estimate(source: &SourceFile, lab: &ValidLab) -> Result<HourlyPrice, Vec<
             },
         )]);
     }
-    // The newest price is the one in force.
-    matches.sort_by(|a, b| b.1.effective_start_date.cmp(&a.1.effective_start_date));
+    // The newest price is the one in force; placeholders priced 0 only when nothing else is.
+    matches.sort_by(|a, b| {
+        (b.1.has_positive_price(), b.1.start_date())
+            .cmp(&(a.1.has_positive_price(), a.1.start_date()))
+    });
     let (index, item) = matches[0];
-    let item_path = FieldPath::root().key("Items").index(index);
-    if let Some((other, _)) = matches[1..].iter().find(|(_, o)| {
-        o.effective_start_date == item.effective_start_date
+    let item_path = items.index(index);
+    let field_problem = |field: PriceField, value: Option<String>| {
+        let path = item_path.key(field.key());
+        match value {
+            Some(value) => {
+                Diagnostic::at(path, DiagnosticKind::PricesFieldInvalid { field, value })
+            }
+            None => Diagnostic::at(
+                item_path.clone(),
+                DiagnosticKind::PricesFieldMissing { field, item: index },
+            ),
+        }
+    };
+    if !item.has_positive_price() {
+        return Err(vec![field_problem(
+            PriceField::RetailPrice,
+            item.retail_price.map(|p| p.to_string()),
+        )]);
+    }
+    if let Some((other, o)) = matches[1..].iter().find(|(_, o)| {
+        o.has_positive_price()
+            && o.start_date() == item.start_date()
             && (o.retail_price != item.retail_price || o.currency_code != item.currency_code)
     }) {
         return Err(vec![Diagnostic::at(
-            FieldPath::root().key("Items").index(*other),
+            items.index(*other),
             DiagnosticKind::PricesAmbiguous {
                 first: index,
                 second: *other,
+                currencies: o.currency_code != item.currency_code,
+                size: size.to_string(),
+                region: region.to_string(),
             },
         )]);
     }
-    if !(item.retail_price.is_finite() && item.retail_price > 0.0) {
-        return Err(vec![Diagnostic::at(
-            item_path.key("retailPrice"),
-            DiagnosticKind::PricesField {
-                field: "retailPrice",
-                value: item.retail_price.to_string(),
-                expected: "a positive number",
-            },
-        )]);
-    }
-    if !(item.currency_code.len() == 3
-        && item.currency_code.bytes().all(|b| b.is_ascii_uppercase()))
-    {
-        return Err(vec![Diagnostic::at(
-            item_path.key("currencyCode"),
-            DiagnosticKind::PricesField {
-                field: "currencyCode",
-                value: item.currency_code.clone(),
-                expected: "a three-letter currency code such as `USD`",
-            },
-        )]);
-    }
-    let Some(effective) = iso_date(&item.effective_start_date) else {
-        return Err(vec![Diagnostic::at(
-            item_path.key("effectiveStartDate"),
-            DiagnosticKind::PricesField {
-                field: "effectiveStartDate",
-                value: item.effective_start_date.clone(),
-                expected: "a date such as `2024-01-01T00:00:00Z`",
-            },
+    let currency = match &item.currency_code {
+        Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => c.clone(),
+        other => return Err(vec![field_problem(PriceField::CurrencyCode, other.clone())]),
+    };
+    let Some(effective) = item.effective_start_date.as_deref().and_then(iso_date) else {
+        return Err(vec![field_problem(
+            PriceField::EffectiveStartDate,
+            item.effective_start_date.clone(),
         )]);
     };
+    // Positive and finite (checked above); the list states six decimals at most.
+    let micros = (item.retail_price.unwrap_or_default() * 1e6).round();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let micros_per_hour = micros.min(1e15) as u64;
     Ok(HourlyPrice {
         size: size.to_string(),
         region: region.to_string(),
-        per_hour: item.retail_price,
-        currency: item.currency_code.clone(),
+        micros_per_hour,
+        currency,
         effective: effective.to_string(),
     })
 }
 
-/// The `YYYY-MM-DD` that starts an ISO 8601 date-time, when it is one.
+/// serde_json counts columns in bytes; diagnostics count characters.
+fn byte_position(source: &SourceFile, line: usize, byte_column: usize) -> Position {
+    let line_start: usize = source
+        .text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let mut offset = (line_start + byte_column.saturating_sub(1)).min(source.text.len());
+    while !source.text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    source.position_of_byte(offset)
+}
+
+/// The `YYYY-MM-DD` that starts an ISO 8601 date-time, when it is a real date.
 fn iso_date(text: &str) -> Option<&str> {
     let date = text.get(..10)?;
-    let b = date.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
     let rest_ok = text.len() == 10 || text.as_bytes()[10] == b'T';
-    (digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10) && rest_ok)
-        .then_some(date)
+    let b = date.as_bytes();
+    if !(rest_ok && b[4] == b'-' && b[7] == b'-') {
+        return None;
+    }
+    let number = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = &date[r];
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    (1..=days).contains(&day).then_some(date)
 }
 
 /// serde_json appends " at line L column C"; the diagnostic states the position itself.
@@ -285,5 +377,52 @@ mod tests {
         assert_eq!(iso_date("2024-1-01T00"), None);
         assert_eq!(iso_date("yesterday"), None);
         assert_eq!(iso_date("2024-01-01 and more"), None);
+        assert_eq!(iso_date("2024-99-99T00:00:00Z"), None);
+        assert_eq!(iso_date("2023-02-29"), None);
+        assert_eq!(iso_date("2024-02-29"), Some("2024-02-29"));
+        assert_eq!(iso_date("2024-04-31"), None);
+        assert_eq!(iso_date("2024-00-10"), None);
+        assert_eq!(iso_date("+024-01-01"), None);
+        assert_eq!(iso_date("2024-01-0\u{e9}"), None);
+    }
+
+    fn price(micros: u64) -> HourlyPrice {
+        HourlyPrice {
+            size: "Standard_E2s_v3".into(),
+            region: "eastus".into(),
+            micros_per_hour: micros,
+            currency: "USD".into(),
+            effective: "2024-01-01".into(),
+        }
+    }
+
+    #[test]
+    fn figures_are_exact_decimal_arithmetic() {
+        assert_eq!(price(500_000).per_hour_text(), "0.5");
+        assert_eq!(price(2_000_000).per_hour_text(), "2");
+        assert_eq!(price(176_346).per_hour_text(), "0.176346");
+        assert_eq!(price(500_000).for_hours_text(8), "4.00");
+        // Half a cent rounds up (binary floating point would give 92.34 and 8.39).
+        assert_eq!(price(126_500).for_hours_text(730), "92.35");
+        assert_eq!(price(11_500).for_hours_text(730), "8.40");
+        assert_eq!(price(1).for_hours_text(1), "0.00");
+    }
+
+    #[test]
+    fn byte_columns_become_character_columns() {
+        let source = SourceFile {
+            path: "p.json".into(),
+            text: "{\n  \"a\": \"\u{e9}\u{e9}\", x\n}".into(),
+        };
+        // serde_json reports the `x` at byte column 16 of line 2; it is character 14.
+        let err = serde_json::from_str::<serde_json::Value>(&source.text).unwrap_err();
+        assert_eq!((err.line(), err.column()), (2, 16));
+        assert_eq!(
+            byte_position(&source, 2, 16),
+            Position {
+                line: 2,
+                column: 14
+            }
+        );
     }
 }

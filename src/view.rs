@@ -559,11 +559,11 @@ impl CostView {
             );
             EstimateView {
                 currency: p.currency().to_string(),
-                per_hour: listed_price(p.per_hour()),
+                per_hour: p.per_hour_text(),
                 day_hours: day,
-                per_day: format!("{:.2}", p.per_hour() * f64::from(day)),
+                per_day: p.for_hours_text(day),
                 month_hours: month,
-                per_month: format!("{:.2}", p.per_hour() * f64::from(month)),
+                per_month: p.for_hours_text(month),
                 effective: p.effective().to_string(),
             }
         });
@@ -572,13 +572,6 @@ impl CostView {
             estimate,
         }
     }
-}
-
-/// A listed price with at most six decimals and no trailing zeros (`0.218`, `1.5`, `2`).
-fn listed_price(value: f64) -> String {
-    let text = format!("{value:.6}");
-    let text = text.trim_end_matches('0');
-    text.strip_suffix('.').unwrap_or(text).to_string()
 }
 
 /// The targets of one render.
@@ -596,18 +589,4 @@ pub struct RenderedTargets {
     pub packer: bool,
     /// Every file written (besides the README), in order.
     pub files: Vec<&'static str>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::listed_price;
-
-    #[test]
-    fn listed_prices_keep_up_to_six_decimals_without_trailing_zeros() {
-        assert_eq!(listed_price(0.5), "0.5");
-        assert_eq!(listed_price(2.0), "2");
-        assert_eq!(listed_price(0.176346), "0.176346");
-        assert_eq!(listed_price(0.1763461), "0.176346");
-        assert_eq!(listed_price(10.25), "10.25");
-    }
 }

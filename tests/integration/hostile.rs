@@ -2030,7 +2030,8 @@ fn tool_folders_cannot_split_a_path_entry() {
     }
 }
 
-/// `escape::shell_word` round-trips through a real POSIX shell (`sh`, and `bash`): every corpus
+/// `escape::shell_word` round-trips through a real POSIX shell (`sh`, and `bash` with and without
+/// history expansion): every corpus
 /// payload, written as one word of `printf '%s\0' WORD`, prints back byte for byte. The words
 /// of the generated README's commands are produced by this escaper only.
 #[test]
@@ -2045,6 +2046,7 @@ fn shell_words_round_trip_through_a_real_shell() {
             "$filter=armSkuName eq 'Standard_E2s_v3' and armRegionName eq 'westeurope'",
             "it's $HOME `id` \"q\" \\ end",
             "bang! and 'quote'",
+            "a!x'",
             "plain-word_1.2",
             "",
             "'",
@@ -2059,10 +2061,12 @@ fn shell_words_round_trip_through_a_real_shell() {
         script.push_str(&escape::shell_word(v));
         script.push('\n');
     }
-    for shell in ["sh", "bash"] {
+    // bash as an interactive user has it: `!` expands from history even inside double quotes.
+    let interactive = format!("set -o history -o histexpand\n{script}");
+    for (shell, script) in [("sh", &script), ("bash", &script), ("bash", &interactive)] {
         let output = std::process::Command::new(shell)
             .arg("-c")
-            .arg(&script)
+            .arg(script)
             .output()
             .unwrap_or_else(|e| panic!("{shell} runs: {e}"));
         assert!(

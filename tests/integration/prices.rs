@@ -53,7 +53,7 @@ fn invalid_fixtures() -> Vec<PathBuf> {
 #[test]
 fn the_newest_windows_pay_as_you_go_price_is_chosen() {
     let price = estimate_text(&synthetic()).unwrap();
-    assert_eq!(price.per_hour(), 0.5);
+    assert_eq!(price.micros_per_hour(), 500_000);
     assert_eq!(price.currency(), "USD");
     assert_eq!(price.effective(), "2024-05-01");
     assert_eq!(
@@ -68,7 +68,27 @@ fn the_newest_windows_pay_as_you_go_price_is_chosen() {
         .unwrap()
         .retain(|i| !(i["retailPrice"] == 0.5 && i["type"] == "Consumption"));
     let older = estimate_text(&page.to_string()).unwrap();
-    assert_eq!((older.per_hour(), older.effective()), (0.45, "2020-01-01"));
+    assert_eq!(
+        (older.micros_per_hour(), older.effective()),
+        (450_000, "2020-01-01")
+    );
+
+    // A newer placeholder meter priced 0 (a size not yet generally available) is passed over.
+    let mut placeholder = page["Items"][0].clone();
+    placeholder["productName"] = "Virtual Machines Esv3 Series Windows".into();
+    placeholder["retailPrice"] = 0.0.into();
+    placeholder["effectiveStartDate"] = "2025-01-01T00:00:00Z".into();
+    let mut with_placeholder = page.clone();
+    with_placeholder["Items"]
+        .as_array_mut()
+        .unwrap()
+        .push(placeholder);
+    assert_eq!(
+        estimate_text(&with_placeholder.to_string())
+            .unwrap()
+            .micros_per_hour(),
+        450_000
+    );
 
     // Only meters that are not Windows pay-as-you-go: no match.
     page["Items"]
