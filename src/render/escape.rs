@@ -68,6 +68,61 @@ pub fn arm_string(value: &str) -> String {
     }
 }
 
+/// Bicep words that are not plain identifiers; a property named like one stays quoted.
+const BICEP_KEYWORDS: &[&str] = &[
+    "as",
+    "assert",
+    "existing",
+    "extends",
+    "extension",
+    "false",
+    "for",
+    "func",
+    "if",
+    "import",
+    "in",
+    "metadata",
+    "module",
+    "null",
+    "output",
+    "param",
+    "provider",
+    "resource",
+    "targetScope",
+    "test",
+    "true",
+    "type",
+    "using",
+    "var",
+    "with",
+];
+
+/// Bicep object property name: a plain identifier (`[A-Za-z_][A-Za-z0-9_]*`, not a keyword, at
+/// most 255 characters) is written bare, as the Bicep linter's `prefer-unquoted-property-names`
+/// wants; anything else is a [`bicep`] string.
+///
+/// ```
+/// use wcigen::render::escape::bicep_property_name;
+/// assert_eq!(bicep_property_name("series"), "series");
+/// assert_eq!(bicep_property_name("cost-center"), "'cost-center'");
+/// assert_eq!(bicep_property_name("if"), "'if'");
+/// ```
+#[must_use]
+pub fn bicep_property_name(name: &str) -> String {
+    let mut chars = name.chars();
+    let identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 255
+        && !BICEP_KEYWORDS.contains(&name);
+    if identifier {
+        name.to_string()
+    } else {
+        bicep(name)
+    }
+}
+
 /// A plain JSON string (parameter files, where values are not evaluated as expressions).
 #[must_use]
 pub fn json_string(value: &str) -> String {

@@ -290,6 +290,18 @@ fn format_value(
             "safe strings are not allowed in wcigen templates",
         ));
     }
+    if let Some(PropertyName(name)) = value.downcast_object_ref::<PropertyName>() {
+        let text = match mode {
+            "bicep" => escape::bicep_property_name(name),
+            "arm" | "json" => escape::json_string(name),
+            "hcl" => escape::hcl(name),
+            "powershell" => escape::powershell(name),
+            _ => return Err(unknown_mode(mode)),
+        };
+        return out
+            .write_str(&text)
+            .map_err(|_| Error::new(ErrorKind::WriteFailure, "write failed"));
+    }
     let text = match value.kind() {
         ValueKind::String => {
             let s = value.as_str().unwrap_or_default();
@@ -347,6 +359,18 @@ fn unknown_mode(mode: &str) -> Error {
     )
 }
 
+/// A value printed as an object property name: `{{ tag.key|property_name }}`. The filter only
+/// marks the role; the formatter writes the name as the template's language wants it (bare when
+/// Bicep allows, else quoted), so the escaping stays in one place.
+#[derive(Debug)]
+struct PropertyName(String);
+
+impl minijinja::value::Object for PropertyName {}
+
+fn property_name_filter(name: String) -> Value {
+    Value::from_object(PropertyName(name))
+}
+
 /// Build the template environment (see the module docs for why each setting).
 ///
 /// # Errors
@@ -363,6 +387,7 @@ pub fn environment() -> Result<Environment<'static>, RenderError> {
     env.set_keep_trailing_newline(true);
     env.add_test("none", |v: Value| v.is_none());
     env.add_test("defined", |v: Value| !v.is_undefined());
+    env.add_filter("property_name", property_name_filter);
     for (name, source) in TEMPLATES {
         env.add_template(name, source).map_err(|e| RenderError {
             template: (*name).to_string(),
