@@ -25,6 +25,9 @@ struct Case {
     files: Vec<String>,
     #[serde(default)]
     absent: Vec<String>,
+    /// `[path, text]`: the file under TMP must contain the text.
+    #[serde(default)]
+    contains: Vec<(String, String)>,
 }
 
 /// One setup step: exactly one of the fields is set.
@@ -145,6 +148,13 @@ fn cli_cases() {
         for f in &case.files {
             if !tmp.join(f).exists() {
                 problems.push(format!("{f} was not written"));
+            }
+        }
+        for (f, text) in &case.contains {
+            match std::fs::read_to_string(tmp.join(f)) {
+                Ok(content) if content.contains(text.as_str()) => {}
+                Ok(_) => problems.push(format!("{f} lacks {text:?}")),
+                Err(e) => problems.push(format!("{f} cannot be read: {e}")),
             }
         }
         for f in &case.absent {
