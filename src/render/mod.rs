@@ -71,6 +71,11 @@ impl Target {
                     "bicep/main.parameters.json.j2",
                     Encoding::Utf8,
                 ),
+                (
+                    "bicep/main.bicepparam",
+                    "bicep/main.bicepparam.j2",
+                    Encoding::Utf8,
+                ),
             ],
             Target::Arm => &[
                 (
@@ -157,6 +162,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "bicep/main.parameters.json.j2",
         include_str!("../../templates/bicep/main.parameters.json.j2"),
+    ),
+    (
+        "bicep/main.bicepparam.j2",
+        include_str!("../../templates/bicep/main.bicepparam.j2"),
     ),
     (
         "arm/azuredeploy.json.j2",

@@ -26,9 +26,10 @@ use crate::common::{
 
 const BICEP: &str = "bicep/main.bicep";
 const BICEP_PARAMS: &str = "bicep/main.parameters.json";
+const BICEPPARAM: &str = "bicep/main.bicepparam";
 const ARM: &str = "arm/azuredeploy.json";
 const ARM_PARAMS: &str = "arm/azuredeploy.parameters.json";
-const FILES: [&str; 4] = [BICEP, BICEP_PARAMS, ARM, ARM_PARAMS];
+const FILES: [&str; 5] = [BICEP, BICEP_PARAMS, BICEPPARAM, ARM, ARM_PARAMS];
 
 /// `type@apiVersion` pairs that exist in the reference data (`../shared/reference`): Compute
 /// 2024-07-01 and 2025-11-01, Network 2024-05-01, `DevTestLab` 2018-09-15.
@@ -397,7 +398,12 @@ impl<'s> Compiler<'s> {
                 "parameter_declaration" => {
                     let name = c.text(parts[0]).to_string();
                     let mut definition = Map::new();
+                    // A typed array (`string[]`) is an ARM `array`: languageVersion 1.0 has no
+                    // `items` (bicep build switches to 2.0 for it; engine_bicep.rs compares).
                     let mut ty = c.text(parts[1]).to_string();
+                    if ty.ends_with("[]") {
+                        ty = "array".into();
+                    }
                     let decorators = std::mem::take(&mut pending);
                     if decorators.iter().any(|(d, _)| d == "secure") {
                         ty = format!("secure{ty}");
@@ -429,7 +435,12 @@ impl<'s> Compiler<'s> {
                     model.parameters.insert(name, Value::Object(definition));
                 }
                 "variable_declaration" => {
-                    assert!(pending.is_empty(), "no decorators on variables");
+                    // `@description` only: bicep build writes no variable metadata.
+                    let decorators = std::mem::take(&mut pending);
+                    assert!(
+                        decorators.iter().all(|(d, _)| d == "description"),
+                        "only @description on variables"
+                    );
                     let name = c.text(parts[0]).to_string();
                     let value = c.expr(parts[1], &mut Vec::new()).json();
                     c.vars.insert(name.clone());
@@ -520,13 +531,17 @@ impl<'s> Compiler<'s> {
                     model.resources.push(Value::Object(resource));
                 }
                 "output_declaration" => {
-                    assert!(pending.is_empty(), "no decorators on outputs");
                     let name = c.text(parts[0]).to_string();
                     let ty = c.text(parts[1]).to_string();
                     let value = c.expr(parts[2], &mut Vec::new()).json();
-                    model
-                        .outputs
-                        .insert(name, json!({ "type": ty, "value": value }));
+                    let mut output = Map::new();
+                    output.insert("type".into(), json!(ty));
+                    for (decorator, args) in std::mem::take(&mut pending) {
+                        assert_eq!(decorator, "description", "only @description on outputs");
+                        output.insert("metadata".into(), json!({ "description": args[0].json() }));
+                    }
+                    output.insert("value".into(), value);
+                    model.outputs.insert(name, Value::Object(output));
                 }
                 other => panic!("{other} is outside the Bicep subset wcigen writes"),
             }
@@ -568,6 +583,7 @@ fn templates_never_quote_around_a_printed_value() {
     for name in [
         "bicep/main.bicep.j2",
         "bicep/main.parameters.json.j2",
+        "bicep/main.bicepparam.j2",
         "arm/azuredeploy.json.j2",
         "arm/azuredeploy.parameters.json.j2",
     ] {

@@ -91,6 +91,8 @@ pub(crate) fn read_file(file: &RenderedFile) -> Reading {
         read_json(text, true)
     } else if path.ends_with(".bicep") {
         read_bicep(text)
+    } else if path.ends_with(".bicepparam") {
+        read_bicep(&bicepparam_as_bicep(text))
     } else if path.ends_with(".ps1") {
         read_powershell(text)
     } else if path.starts_with("terraform/") || path.starts_with("packer/") {
@@ -294,6 +296,26 @@ fn read_bicep(text: &str) -> Reading {
     }
     reading.skeleton = blank(text, blanks, "'S'");
     reading
+}
+
+/// A `.bicepparam` file in the Bicep grammar tree-sitter-bicep 1.1 reads: it knows `using` but
+/// not the untyped `param name = value` of parameter files, so each such line gets the type
+/// `any` (`param name any = value`, a parameter declaration with a default). Values are untouched;
+/// the real grammar is checked by `bicep build-params` (engine_bicep.rs).
+fn bicepparam_as_bicep(text: &str) -> String {
+    text.split_inclusive('\n')
+        .map(|line| {
+            match line
+                .strip_prefix("param ")
+                .and_then(|r| r.split_once(" = "))
+            {
+                Some((name, value)) if name.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    format!("param {name} any = {value}")
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// Declaration and object-property names from the root down to `node`.
@@ -829,6 +851,7 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
     const PS: &str = "powershell/provision.ps1";
     const BICEP: &str = "bicep/main.bicep";
     const BICEP_PARAMS: &str = "bicep/main.parameters.json";
+    const BICEPPARAM: &str = "bicep/main.bicepparam";
     const ARM: &str = "arm/azuredeploy.json";
     const ARM_PARAMS: &str = "arm/azuredeploy.parameters.json";
     const TF_MAIN: &str = "terraform/main.tf";
@@ -867,6 +890,7 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
             (PS, p(&["$Lab", "AdminUsername"])),
             (BICEP, p(&["parameter", "adminUsername"])),
             (BICEP_PARAMS, p(&["parameters", "adminUsername", "value"])),
+            (BICEPPARAM, p(&["parameter", "adminUsername"])),
             (ARM, p(&["parameters", "adminUsername", "defaultValue"])),
             (ARM_PARAMS, p(&["parameters", "adminUsername", "value"])),
             (TF_VARS, p(&["variable", "admin_username", "default"])),

@@ -97,6 +97,19 @@ fn no_rendered_file_holds_a_password() {
                 lab.display()
             );
         }
+        // The Bicep parameters file must assign the password (a .bicepparam file assigns every
+        // required parameter): it names the environment variable, never a value.
+        let password_lines: Vec<&str> = file(&files, "bicep/main.bicepparam")
+            .text()
+            .lines()
+            .filter(|l| l.to_lowercase().contains("password ="))
+            .collect();
+        assert_eq!(
+            password_lines,
+            ["param adminPassword = readEnvironmentVariable('ADMIN_PASSWORD')"],
+            "{}",
+            lab.display()
+        );
         // The password inputs are secret by type.
         let arm: serde_json::Value =
             serde_json::from_str(file(&files, "arm/azuredeploy.json").text()).unwrap();
