@@ -2,9 +2,11 @@
 
 mod common;
 mod conformance;
+mod engines;
 
 mod azure_targets;
 mod cli;
+mod engine_bicep;
 mod fuzz;
 mod generated_readme;
 mod hcl_targets;
