@@ -438,10 +438,16 @@ fn join_dir(root: &str, name: &str) -> String {
 /// Every IaC target runs exactly `powershell/provision.ps1`. Bicep, ARM and Terraform send it as
 /// the VM's `userData` (gzip, then base64: about a third of the 64 KiB limit, and updatable
 /// without recreating the VM), and the CustomScriptExtension's short `commandToExecute` reads it
-/// back from the instance metadata service, writes it byte for byte to
-/// `C:\ProgramData\wcigen\provision.ps1` and runs it. Embedding the payload in the command
-/// itself would make it about 19,000 characters: over `cmd.exe`'s 8,191-character line limit,
-/// which the extension's command goes through.
+/// back from the instance metadata service, decodes and decompresses it in memory, and compares
+/// its SHA-256 with the script's, which the command carries. Only when they are equal does it
+/// write the bytes to `C:\ProgramData\wcigen\provision.ps1` and run it (`-Mode Unattended`,
+/// exiting with the script's exit code); an empty, whitespace-only, truncated or altered
+/// `userData` (or one from another lab) makes it throw, naming the SHA-256 it expected, with
+/// nothing written and nothing run, so the extension reports a failure. (.NET decodes base64 cut
+/// at a 4-character boundary and decompresses a truncated gzip stream without an error: only the
+/// hash tells.) Embedding the payload in the command itself would make it about 19,000
+/// characters: over `cmd.exe`'s 8,191-character line limit, which the extension's command goes
+/// through (so the command holds no `"`, `%`, `|`, `<`, `>` or `^` either).
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScriptView {
@@ -484,12 +490,16 @@ impl ScriptView {
             .collect();
         let command_to_execute = format!(
             "powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -Command \"\
-$ErrorActionPreference = 'Stop'; \
+$ErrorActionPreference = 'Stop'; $h = '{sha256}'; \
+$u = ([string](Invoke-RestMethod -UseBasicParsing -Headers @{{Metadata = 'true'}} -Uri '{USER_DATA_URL}')).Trim(); \
+try {{ $m = New-Object IO.MemoryStream; \
+$z = New-Object IO.Compression.GZipStream((New-Object IO.MemoryStream(,[Convert]::FromBase64String($u))), [IO.Compression.CompressionMode]::Decompress); \
+$z.CopyTo($m); $z.Close(); $b = $m.ToArray(); \
+$s = 'its SHA-256 is ' + [BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash($b)).Replace('-', '') }} \
+catch {{ $b = $null; $s = 'it does not decode: ' + $_.Exception.Message }} \
+if ($s -ne ('its SHA-256 is ' + $h)) {{ throw ('userData ({{0}} characters) does not hold this lab''s provision.ps1 (SHA-256 {{1}}); {{2}}. Nothing was written or run.' -f $u.Length, $h, $s) }} \
 $d = Join-Path $env:ProgramData 'wcigen'; $null = New-Item -ItemType Directory -Force -Path $d; \
-$p = Join-Path $d 'provision.ps1'; \
-$u = Invoke-RestMethod -UseBasicParsing -Headers @{{Metadata = 'true'}} -Uri '{USER_DATA_URL}'; \
-$z = New-Object IO.Compression.GZipStream((New-Object IO.MemoryStream(,[Convert]::FromBase64String($u.Trim()))), [IO.Compression.CompressionMode]::Decompress); \
-$f = [IO.File]::Create($p); $z.CopyTo($f); $f.Close(); $z.Close(); \
+$p = Join-Path $d 'provision.ps1'; [IO.File]::WriteAllBytes($p, $b); \
 & $p -Mode Unattended; exit $LASTEXITCODE\""
         );
         Self {

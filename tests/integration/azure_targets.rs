@@ -1,7 +1,8 @@
 //! The Bicep and ARM JSON targets (`bicep/`, `arm/`).
 //!
 //! What is proven here, for every `examples/*.yaml` and for extra labs built below:
-//! - snapshots of the four files (the embedded script payload is redacted, see [`redact`]);
+//! - snapshots of the four files (the embedded script payload and its SHA-256 are redacted, see
+//!   [`redact`]);
 //! - `main.bicep` parses with tree-sitter-bicep without ERROR or MISSING nodes;
 //! - the ARM template is what `bicep build` makes of `main.bicep`: a small compiler for the Bicep
 //!   subset wcigen writes ([`BicepModel`]) turns the Bicep file into ARM JSON, which must equal
@@ -52,16 +53,20 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-/// The text with the embedded script payload replaced by a marker: the payload changes with every
-/// edit of the PowerShell template and is checked byte for byte by
-/// [`both_files_embed_the_provisioning_script_byte_for_byte`].
+/// The text with the embedded script payload and its SHA-256 (which the extension's command
+/// checks) replaced by markers: both change with every edit of the PowerShell template and are
+/// checked byte for byte by [`both_files_embed_the_provisioning_script_byte_for_byte`].
 fn redact(text: &str, script: &[u8]) -> String {
-    let payload = ScriptView::new(script).base64_gzip;
+    let embedding = ScriptView::new(script);
     assert!(
-        text.contains(&payload),
+        text.contains(&embedding.base64_gzip),
         "the script payload is not embedded verbatim"
     );
-    text.replace(&payload, "<gzip+base64 of powershell/provision.ps1>")
+    text.replace(
+        &embedding.base64_gzip,
+        "<gzip+base64 of powershell/provision.ps1>",
+    )
+    .replace(&embedding.sha256, "<sha256 of powershell/provision.ps1>")
 }
 
 #[test]
