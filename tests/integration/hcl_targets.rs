@@ -117,7 +117,7 @@ fn code(expr: &Expression) -> String {
 
 /// The declarations of a Terraform module or a Packer template (all its files together) and an
 /// evaluation context that knows `var.*` (defaults), `local.*` and the few functions used.
-struct Module {
+pub(crate) struct Module {
     bodies: Vec<Body>,
     /// Variable name → its block.
     variables: BTreeMap<String, Block>,
@@ -165,7 +165,7 @@ impl Module {
         found[0]
     }
 
-    fn locals(&self) -> BTreeMap<String, Expression> {
+    pub(crate) fn locals(&self) -> BTreeMap<String, Expression> {
         let mut out = BTreeMap::new();
         for locals in self.all_blocks("locals") {
             for a in locals.body().attributes() {
@@ -247,7 +247,7 @@ fn eval(expr: &Expression, ctx: &Context<'_>) -> hcl::Value {
         .unwrap_or_else(|e| panic!("cannot evaluate `{}`: {e}", code(expr)))
 }
 
-fn eval_string(expr: &Expression, ctx: &Context<'_>) -> String {
+pub(crate) fn eval_string(expr: &Expression, ctx: &Context<'_>) -> String {
     match eval(expr, ctx) {
         hcl::Value::String(s) => s,
         hcl::Value::Number(n) => n.to_string(),
@@ -343,7 +343,7 @@ fn payload_of_command(command: &str) -> &str {
 }
 
 /// The VM's `user_data` (the gzip + base64 script the extension's command reads back).
-fn terraform_user_data(module: &Module) -> String {
+pub(crate) fn terraform_user_data(module: &Module) -> String {
     let vm = module.the_block("resource", &["azurerm_windows_virtual_machine", "lab"]);
     eval_string(expect_attr(vm.body(), "user_data"), &Context::new())
 }
@@ -358,18 +358,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
 // ---------------------------------------------------------------------------------------------
 // Terraform
 
-fn terraform(lab: &Rendered) -> Module {
+pub(crate) fn terraform(lab: &Rendered) -> Module {
     let files: Vec<(&str, &str)> = TF_MODULE.iter().map(|p| (*p, lab.text(p))).collect();
     Module::new(&lab.label, &files)
 }
 
-fn packer(lab: &Rendered) -> Module {
+pub(crate) fn packer(lab: &Rendered) -> Module {
     let files: Vec<(&str, &str)> = PK_TEMPLATE.iter().map(|p| (*p, lab.text(p))).collect();
     Module::new(&lab.label, &files)
 }
 
 /// The `commandToExecute` inside `protected_settings = jsonencode({ ... })`.
-fn terraform_command(module: &Module) -> String {
+pub(crate) fn terraform_command(module: &Module) -> String {
     let extension = module.the_block(
         "resource",
         &["azurerm_virtual_machine_extension", "provision"],

@@ -7,6 +7,7 @@ mod engines;
 mod azure_targets;
 mod cli;
 mod engine_bicep;
+mod engine_bootstrap;
 mod fuzz;
 mod generated_readme;
 mod hcl_targets;
