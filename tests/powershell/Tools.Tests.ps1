@@ -1,0 +1,79 @@
+# Zip tools, the machine PATH, downloads (hashes, retries, failures), Authenticode and the
+# WinDbg .appinstaller (phase 1).
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'StandIn/WindowsStandIn.psm1') -Force
+    $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
+    $lab = Join-Path $repo 'examples/lab.yaml'
+    $sysinternals = 'https://download.sysinternals.com/files/SysinternalsSuite.zip'
+}
+AfterAll { Stop-StandInServer }
+
+Describe 'Zip tools and the machine PATH' {
+    BeforeAll {
+        $machine = New-StandInMachine -Lab $lab
+        $exit = Invoke-StandInScript
+    }
+    AfterAll { Remove-StandInMachine }
+
+    It 'unpacks each zip into its folder, flattening a single top-level folder, with a marker' {
+        $exit | Should -Be 0 -Because $machine.LastOutput
+        Test-Path -LiteralPath (Get-StandInPath 'C:\bin\sysinternals\procexp64.exe') | Should -BeTrue
+        Test-Path -LiteralPath (Get-StandInPath 'C:\bin\pavel_tools\ObjExp.exe') | Should -BeTrue
+        $marker = Get-Content -Raw -LiteralPath (Get-StandInPath 'C:\bin\sysinternals\.wcigen-tool.json') | ConvertFrom-Json
+        $marker.url | Should -Be $sysinternals
+        @(Get-ChildItem -Force -LiteralPath (Get-StandInPath 'C:\bin') -Filter '.wcigen-staging-*') | Should -BeNullOrEmpty
+    }
+    It 'makes the tools folder and the state folder writable by administrators only' {
+        $expected = 'D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)'
+        $machine.Acls[(Get-StandInPath 'C:\bin')].Sddl | Should -Be $expected
+        $machine.Acls[(Get-StandInPath 'C:\ProgramData\wcigen')].Sddl | Should -Be $expected
+        $machine.Acls[(Get-StandInPath 'C:\ProgramData\wcigen')].Sections | Should -Be 'Access'
+    }
+    It 'appends the tool folders to the machine PATH and keeps it REG_EXPAND_SZ with its variables' {
+        $path = Get-MachinePathValue
+        $path.Kind | Should -Be 'ExpandString'
+        $path.Value | Should -BeLike '%SystemRoot%\system32;*;C:\bin\sysinternals;C:\bin\pavel_tools'
+    }
+    It 'provisions WinDbg for all users from the .appinstaller' {
+        $machine.Appx['Microsoft.WinDbg'].Version | Should -Be '1.2410.11001.0'
+    }
+}
+
+Describe 'Download failures' {
+    AfterEach { Remove-StandInMachine }
+
+    It 'a hash mismatch deletes the file and fails the step, naming it' {
+        $machine = New-StandInMachine -Lab (Join-Path $repo 'examples/lab.yaml')
+        Set-StandInDownload -Url 'https://raw.githubusercontent.com/microsoft/Windows-Containers/86af3b6b0f9e6928c3888d29fb601596a3211f60/helpful_tools/Install-DockerCE/install-docker-ce.ps1' -Alternate 'unsigned.zip'
+        Invoke-StandInScript | Should -Be 0
+        Restart-StandInMachine | Should -Be 1
+        $state = Get-StandInState
+        $state.status | Should -Be 'failed'
+        ($state.steps | Where-Object name -EQ 'docker-install').status | Should -Be 'failed'
+        $state.lastError | Should -Match '^docker-install: SHA-256 verification failed for https://raw\.githubusercontent\.com/'
+        Test-Path -LiteralPath (Get-StandInPath 'C:\ProgramData\wcigen\install-docker-ce.ps1') | Should -BeFalse
+        $machine.Services.Keys | Should -Not -Contain 'docker'
+    }
+    It 'a download that keeps failing is retried, then fails the step with its URL' {
+        $machine = New-StandInMachine -Lab $lab
+        Set-StandInDownload -Url $sysinternals -Status 503
+        Invoke-StandInScript | Should -Be 1
+        $state = Get-StandInState
+        ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
+        $state.lastError | Should -Match '^tool:sysinternals: '
+        @($machine.Downloads | Where-Object { $_ -eq $sysinternals }).Count | Should -Be 5
+        Get-StandInLog | Should -Match ([regex]::Escape("Downloading $sysinternals (attempt 5 of 5)"))
+        # Nothing after the failed step ran.
+        ($state.steps | Where-Object name -EQ 'tool:pavel_tools').status | Should -Be 'pending'
+    }
+    It 'an unsigned binary fails Authenticode verification and nothing is installed' {
+        $machine = New-StandInMachine -Lab (Join-Path $repo 'examples/trusted-launch.yaml')
+        Set-StandInDownload -Url $sysinternals -Alternate 'unsigned.zip'
+        Invoke-StandInScript | Should -Be 1
+        $state = Get-StandInState
+        ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
+        $state.lastError | Should -Match 'Authenticode verification failed for 1 of 1 file\(s\): tool\.exe \(NotSigned\)'
+        Test-Path -LiteralPath (Get-StandInPath 'C:\tools\sysinternals') | Should -BeFalse
+        (Get-MachinePathValue).Value | Should -Not -Match 'sysinternals'
+    }
+}
