@@ -829,7 +829,7 @@ fn field_values(spec: &LabSpec) -> Vec<FieldValue> {
 }
 
 /// `toolsDir` as the targets state it: without trailing backslashes, except a drive root.
-fn tools_root(dir: &str) -> String {
+pub(crate) fn tools_root(dir: &str) -> String {
     let trimmed = dir.trim_end_matches('\\');
     if trimmed.len() == 2 && trimmed.ends_with(':') {
         format!("{trimmed}\\")

@@ -8,6 +8,7 @@ mod azure_targets;
 mod cli;
 mod engine_bicep;
 mod engine_bootstrap;
+mod engine_pwsh;
 mod fuzz;
 mod generated_readme;
 mod hcl_targets;
