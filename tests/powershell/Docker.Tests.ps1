@@ -15,6 +15,8 @@ Describe 'Docker' {
         $machine.Events | Should -Contain 'powershell.exe -File install-docker-ce.ps1'
         $machine.Events | Should -Contain 'docker-installed:25.0.4'
         ((Get-StandInState).steps | Where-Object name -EQ 'docker-install').message | Should -Be 'Docker 25.0.4 installed'
+        # The installer's download folder in the running account's profile is gone.
+        Test-Path -LiteralPath (Get-StandInPath 'C:\Users\wcigen\DockerDownloads') | Should -BeFalse
     }
     It 'a docker service that never runs fails docker-service, naming it' {
         $machine = New-StandInMachine -Lab $lab

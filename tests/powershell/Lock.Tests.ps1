@@ -21,7 +21,7 @@ AfterAll { Stop-StandInServer }
 
 Describe 'Two runs at once' {
     AfterEach { Remove-StandInMachine }
-    It 'the second run does not provision while another holds the lock, and leaves a line in the log' {
+    It 'the second run waits for the holder, says so in the log, then checks the machine and succeeds' {
         $machine = New-StandInMachine -Lab $lab
         $holder = Start-LockHolder
         try {
@@ -31,9 +31,23 @@ Describe 'Two runs at once' {
             $null = $holder.PowerShell.EndInvoke($holder.Handle)
             $holder.PowerShell.Dispose()
         }
-        $exit | Should -Be 1
-        Get-StandInLog | Should -Match 'Another wcigen provisioning run is in progress'
-        $machine.Events | Should -BeNullOrEmpty
-        Get-StandInState | Should -BeNullOrEmpty
+        $exit | Should -Be 0 -Because $machine.LastOutput
+        $log = Get-StandInLog
+        $log | Should -Match 'Another wcigen provisioning run holds the lock; waiting for it \(at most 180 minutes\)'
+        $log | Should -Match 'Waited \d+ s for the other provisioning run; checking the machine again'
+        (Get-StandInState).status | Should -Be 'rebooting'
+    }
+    It 'a second run after the holder completed everything exits 0 and changes nothing' {
+        $machine = New-StandInMachine -Lab $lab
+        $null = Invoke-StandInScript
+        $null = Restart-StandInMachine
+        (Get-StandInState).status | Should -Be 'complete'
+        $events = $machine.Events.Count
+        $holder = Start-LockHolder
+        try { $exit = Invoke-StandInScript }
+        finally { $null = $holder.PowerShell.EndInvoke($holder.Handle); $holder.PowerShell.Dispose() }
+        $exit | Should -Be 0 -Because $machine.LastOutput
+        (Get-StandInState).status | Should -Be 'complete'
+        $machine.Events.Count | Should -Be $events
     }
 }

@@ -101,6 +101,8 @@ Describe 'A completed machine stays completed: <Name>' -ForEach $labs {
         $eventsBefore = $machine.Events.Count
         $machine.Downloads.Clear()
         $pathBefore = (Get-MachinePathValue).Value
+        # No network at all: a completed machine must not need it.
+        Set-StandInDownload -Url '*' -Unreachable
         $rerunExit = Invoke-StandInScript
         $after = Get-StandInState
     }

@@ -60,11 +60,20 @@ Describe 'Download failures' {
         Invoke-StandInScript | Should -Be 1
         $state = Get-StandInState
         ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
-        $state.lastError | Should -Match '^tool:sysinternals: '
+        $state.lastError | Should -Match ('^tool:sysinternals: Download of ' + [regex]::Escape($sysinternals) + ' failed \(after 5 attempts\)')
+        $machine.Sleeps | Should -Be @(5, 10, 20, 40)
         @($machine.Downloads | Where-Object { $_ -eq $sysinternals }).Count | Should -Be 5
         Get-StandInLog | Should -Match ([regex]::Escape("Downloading $sysinternals (attempt 5 of 5)"))
         # Nothing after the failed step ran.
         ($state.steps | Where-Object name -EQ 'tool:pavel_tools').status | Should -Be 'pending'
+    }
+    It 'a permanent HTTP error (404) is not retried and the failure names the URL without its query' {
+        $machine = New-StandInMachine -Lab $lab
+        Set-StandInDownload -Url $sysinternals -Status 404
+        Invoke-StandInScript | Should -Be 1
+        @($machine.Downloads | Where-Object { $_ -eq $sysinternals }).Count | Should -Be 1
+        $machine.Sleeps | Should -BeNullOrEmpty
+        (Get-StandInState).lastError | Should -Match ('^tool:sysinternals: Download of ' + [regex]::Escape($sysinternals) + ' failed \(HTTP 404, not retried\)')
     }
     It 'an unsigned binary fails Authenticode verification and nothing is installed' {
         $machine = New-StandInMachine -Lab (Join-Path $repo 'examples/trusted-launch.yaml')

@@ -22,6 +22,7 @@
       - The machine PATH is REG_EXPAND_SZ; RegistryKey.GetValue expands %VARS% unless asked
         for DoNotExpandEnvironmentNames; Set-ItemProperty writes the kind given by -Type
         (https://learn.microsoft.com/dotnet/api/microsoft.win32.registryvalueoptions).
+      - DISM refuses to add a capability while a restart is pending (CBS_E_PENDING).
       - Windows PowerShell 5.1 is %SystemRoot%\System32\WindowsPowerShell\v1.0\powershell.exe;
         PowerShell 7's $PSHOME holds pwsh.exe only
         (https://learn.microsoft.com/powershell/scripting/whats-new/differences-from-windows-powershell).
@@ -315,6 +316,7 @@ function Get-MachinePathValue {
 function Set-StandInDownload {
     <# Makes a URL answer with an HTTP status, another fixture file, or not at all. #>
     param([Parameter(Mandatory = $true)][string]$Url, [int]$Status, [string]$Alternate, [switch]$Unreachable)
+    if ($Url -eq '*') { $global:WcigenStandIn.Unreachable['*'] = $true; return }
     $uri = [Uri]$Url
     $key = '/' + $uri.Host + [Uri]::UnescapeDataString($uri.AbsolutePath)
     if ($Unreachable) { $global:WcigenStandIn.Unreachable[$uri.Host] = $true; return }
@@ -607,7 +609,7 @@ function Invoke-StandInDownload {
     $global:WcigenStandIn.Downloads.Add($parsed.GetLeftPart([UriPartial]::Path))
     $port = $global:WcigenStandInServer.Port
     if ($parsed.Host -eq '169.254.169.254') { $local = "http://127.0.0.1:$port/imds" + $parsed.PathAndQuery }
-    elseif ($global:WcigenStandIn.Unreachable[$parsed.Host]) { $local = 'http://127.0.0.1:1/' + $parsed.Host + $parsed.PathAndQuery }
+    elseif ($global:WcigenStandIn.Unreachable[$parsed.Host] -or $global:WcigenStandIn.Unreachable['*']) { $local = 'http://127.0.0.1:1/' + $parsed.Host + $parsed.PathAndQuery }
     else { $local = "http://127.0.0.1:$port/" + $parsed.Host + $parsed.PathAndQuery }
     if ($Rest) { return (Microsoft.PowerShell.Utility\Invoke-RestMethod -Uri $local -Headers $Headers -TimeoutSec 10) }
     Microsoft.PowerShell.Utility\Invoke-WebRequest -Uri $local -OutFile $OutFile -TimeoutSec 10 | Out-Null
@@ -652,6 +654,9 @@ $global:WcigenStandInCommands = [ordered]@{
     }
     'Add-WindowsCapability'        = {
         $name = [string](Get-Named $args 'Name')
+        # DISM refuses servicing while a restart is pending: CBS_E_PENDING (0x800F082F),
+        # https://learn.microsoft.com/windows-hardware/manufacture/desktop/dism-error-codes
+        if ($global:WcigenStandIn.RebootPending) { throw 'Add-WindowsCapability failed. Error code = 0x800f082f' }
         $global:WcigenStandIn.Capabilities[$name] = 'Installed'
         $global:WcigenStandIn.Events.Add("capability-added:$name")
         if ($name -like 'OpenSSH.Server*') {
