@@ -188,6 +188,10 @@ pub enum DiagnosticKind {
     Sha256Invalid {
         value: String,
     },
+    Sha256MovingUrl {
+        url: String,
+        why: &'static str,
+    },
     FeatureNameInvalid {
         value: String,
     },
@@ -419,6 +423,7 @@ impl DiagnosticKind {
             K::UrlNotHttps { .. } => "url-not-https",
             K::UrlInvalid { .. } => "url-invalid",
             K::Sha256Invalid { .. } => "sha256-invalid",
+            K::Sha256MovingUrl { .. } => "sha256-moving-url",
             K::FeatureNameInvalid { .. } => "feature-name-invalid",
             K::FeatureDuplicate { .. } => "feature-duplicate",
             K::DockerNeedsContainers => "docker-needs-containers",
@@ -568,6 +573,9 @@ impl DiagnosticKind {
             K::UrlNotHttps { value } => format!("`{value}` is not an https:// URL"),
             K::UrlInvalid { value, reason } => format!("`{value}` is not a valid URL: {reason}"),
             K::Sha256Invalid { value } => format!("`{value}` is not a SHA-256 digest"),
+            K::Sha256MovingUrl { url, why } => format!(
+                "a SHA-256 is pinned for `{url}`, {why}: every deployment fails once it changes"
+            ),
             K::FeatureNameInvalid { value } => format!("`{value}` is not a Windows feature name"),
             K::FeatureDuplicate { value } => {
                 format!("Windows feature `{value}` is listed more than once")
@@ -694,6 +702,7 @@ impl DiagnosticKind {
             K::UrlNotHttps { .. } => "downloads run as administrator: use https://".into(),
             K::UrlInvalid { .. } => "write a full https:// URL without spaces or control characters".into(),
             K::Sha256Invalid { .. } => "write the 64 hexadecimal digits printed by `sha256sum` or `Get-FileHash`".into(),
+            K::Sha256MovingUrl { .. } => "pin a URL whose content cannot change (a tag or commit archive such as `.../archive/refs/tags/v1.0.zip` or `.../archive/<commit>.zip`, a versioned file), or remove `sha256` and add `verify: authenticode` where the files are signed".into(),
             K::FeatureNameInvalid { .. } => "use a feature name as `Get-WindowsFeature` prints it, e.g. `Containers`, `Hyper-V`".into(),
             K::FeatureDuplicate { .. } => "list each feature once".into(),
             K::DockerNeedsContainers => "add `Containers` to `provisioning.windowsFeatures`, or set `provisioning.docker.enabled: false`".into(),

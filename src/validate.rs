@@ -478,6 +478,14 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 value: docker.install_script.sha256.clone(),
             },
         );
+    } else if let Some(why) = moving_content(&docker.install_script.url) {
+        err(
+            p("provisioning.docker.installScript.sha256"),
+            K::Sha256MovingUrl {
+                url: docker.install_script.url.clone(),
+                why,
+            },
+        );
     }
     if !is_image_ref(&docker.smoke_test_image) {
         err(
@@ -521,6 +529,14 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         if let Some(sha) = &tool.sha256 {
             if !is_sha256(sha) {
                 err(base.key("sha256"), K::Sha256Invalid { value: sha.clone() });
+            } else if let Some(why) = moving_content(&tool.url) {
+                err(
+                    base.key("sha256"),
+                    K::Sha256MovingUrl {
+                        url: tool.url.clone(),
+                        why,
+                    },
+                );
             }
         }
         match tool.kind {
@@ -568,6 +584,34 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 }
             }
         }
+    }
+}
+
+/// Why the file behind an `https://` URL changes over time, when its form says so: a pinned
+/// SHA-256 for it holds only until upstream moves on.
+fn moving_content(url: &str) -> Option<&'static str> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower.strip_prefix("https://")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    if ["aka.ms", "go.microsoft.com", "bit.ly", "tinyurl.com"].contains(&host) {
+        Some("a short link that redirects to whatever is current")
+    } else if host == "download.sysinternals.com" {
+        Some("Sysinternals' download, always the newest release")
+    } else if path.contains("/archive/refs/heads/")
+        || [
+            "/archive/master.zip",
+            "/archive/main.zip",
+            "/archive/head.zip",
+        ]
+        .iter()
+        .any(|b| path.ends_with(b))
+    {
+        Some("an archive of a branch, which changes with every commit")
+    } else if path.contains("/releases/latest/") || path.split('/').any(|s| s == "latest") {
+        Some("the latest release, which changes with every release")
+    } else {
+        None
     }
 }
 

@@ -220,3 +220,25 @@ fn terminal_controls_in_values_are_never_printed_raw() {
         .collect();
     assert!(raw.is_empty(), "raw controls {raw:?} in:\n{human}");
 }
+
+#[test]
+fn a_hash_is_refused_only_for_urls_whose_content_moves() {
+    let base =
+        std::fs::read_to_string(repo().join("tests/fixtures/invalid/sha256-moving-url.yaml"))
+            .unwrap();
+    let branch = "https://github.com/zodiacon/AllTools/archive/refs/heads/master.zip";
+    let cases = [
+        ("https://github.com/zodiacon/AllTools/archive/refs/tags/v1.0.zip", false),
+        ("https://github.com/zodiacon/AllTools/archive/0123456789abcdef0123456789abcdef01234567.zip", false),
+        ("https://example.com/tools/tool-1.2.3.zip", false),
+        ("https://github.com/zodiacon/AllTools/archive/main.zip", true),
+        ("https://github.com/o/r/releases/latest/download/tool.zip", true),
+        ("https://aka.ms/some-tool", true),
+        ("https://download.sysinternals.com/files/SysinternalsSuite.zip", true),
+    ];
+    for (url, refused) in cases {
+        let (resolved, human) = report("moving.yaml", &base.replace(branch, url));
+        let found = resolved.iter().any(|d| d.code == "sha256-moving-url");
+        assert_eq!(found, refused, "{url}:\n{human}");
+    }
+}
