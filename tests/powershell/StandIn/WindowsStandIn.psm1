@@ -102,6 +102,10 @@ function Start-StandInServer {
         }).AddArgument($listener).AddArgument($shared)
     $handle = $ps.BeginInvoke()
     $global:WcigenStandInServer = [pscustomobject]@{ Listener = $listener; Port = $port; Shared = $shared; PowerShell = $ps; Handle = $handle }
+    # The listener's thread would keep the process alive: stop it when PowerShell exits or the
+    # module is removed, whether or not a test file's AfterAll ran.
+    $null = Register-EngineEvent -SourceIdentifier PowerShell.Exiting -Action { $global:WcigenStandInServer.Listener.Stop() }
+    $ExecutionContext.SessionState.Module.OnRemove = { Stop-StandInServer }
     return $global:WcigenStandInServer
 }
 
