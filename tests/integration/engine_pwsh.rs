@@ -20,10 +20,14 @@ fn pester_suite_passes_against_the_stand_in_windows() {
         $r = Invoke-Pester -Configuration $c; \
         'WCIGEN-PESTER passed={0} failed={1} total={2} notrun={3}' -f $r.PassedCount, $r.FailedCount, $r.TotalCount, $r.NotRunCount; \
         exit ([int]($r.FailedCount -gt 0 -or $r.Result -ne 'Passed'))";
+    // .NET keeps named mutexes (the script's run lock) under TMPDIR on Linux: a folder of this
+    // run's own keeps another Pester run on the machine from holding "the same" lock.
+    let tmp = engines::work_dir("engine-pwsh-pester");
     let out = engines::run(
         Command::new(pwsh)
             .args(["-NoProfile", "-NonInteractive", "-Command", script])
             .current_dir(repo())
+            .env("TMPDIR", &tmp)
             .env("WCIGEN_BIN", env!("CARGO_BIN_EXE_wcigen"))
             .env("NO_COLOR", "1"),
     );
