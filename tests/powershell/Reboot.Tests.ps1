@@ -17,7 +17,19 @@ Describe 'Restart-loop guard' {
         $codes | Should -Be @(0, 0, 1)
         $state = Get-StandInState
         $state.status | Should -Be 'failed'
-        $state.lastError | Should -Match '^reboot: A restart is still needed after 3 restarts'
+        $state.lastError | Should -Match '^reboot: A restart is still needed after 3 restarts \(step reboot, phase1\)'
         $machine.Tasks.Keys | Should -Not -Contain 'wcigen-provision'
+    }
+}
+
+Describe 'Re-runs before the restart' {
+    AfterAll { Remove-StandInMachine }
+    It 'are not counted as restarts: four runs, then one restart, finish the lab' {
+        $machine = New-StandInMachine -Lab $lab
+        foreach ($run in 1..4) { Invoke-StandInScript | Should -Be 0 -Because $machine.LastOutput }
+        (Get-StandInState).restarts | Should -Be 0
+        Restart-StandInMachine | Should -Be 0 -Because $machine.LastOutput
+        $machine.Restarts | Should -Be 1
+        (Get-StandInState).status | Should -Be 'complete'
     }
 }

@@ -212,6 +212,7 @@ function New-StandInMachine {
         Sleeps         = [System.Collections.Generic.List[double]]::new()
         Clock          = [DateTime]::Now
         Restarts       = 0
+        BootTime       = [DateTime]::new(2026, 1, 1, 6, 0, 0, [DateTimeKind]::Utc)
         RestartScheduled = $false
         Events         = [System.Collections.Generic.List[string]]::new()
         Unreachable    = @{}
@@ -387,6 +388,7 @@ function Restart-StandInMachine {
     }
     $m.RestartScheduled = $false
     $m.Restarts++
+    $m.BootTime = $m.BootTime.AddMinutes(10)
     $m.Events.Add('restart')
     foreach ($name in @($m.Services.Keys)) {
         $service = $m.Services[$name]
@@ -747,6 +749,11 @@ $global:WcigenStandInCommands = [ordered]@{
         elseif ((Get-Named $args 'ErrorAction') -ne 'SilentlyContinue') { throw "No MSFT_ScheduledTask objects found with property 'TaskName' equal to '$name'." }
     }
     'Unregister-ScheduledTask'     = { $global:WcigenStandIn.Tasks.Remove([string](Get-Named $args 'TaskName')) }
+    'Get-CimInstance'              = {
+        $class = [string](Get-Named $args 'ClassName')
+        if ($class -ne 'Win32_OperatingSystem') { throw "The stand-in has no CIM class $class" }
+        [pscustomobject]@{ LastBootUpTime = $global:WcigenStandIn.BootTime.ToLocalTime() }
+    }
     # --- Certificates --------------------------------------------------------------------
     'New-SelfSignedCertificate'    = {
         $number = @($global:WcigenStandIn.Certificates).Count + 1
