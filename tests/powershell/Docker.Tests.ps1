@@ -12,7 +12,9 @@ Describe 'Docker' {
         $machine = New-StandInMachine -Lab $lab
         Invoke-StandInScript | Should -Be 0
         Restart-StandInMachine | Should -Be 0 -Because $machine.LastOutput
-        $machine.Events | Should -Contain 'powershell.exe -File install-docker-ce.ps1'
+        $machine.Events | Should -Contain 'powershell.exe -Command'
+        # The child powershell.exe set TLS 1.2 itself (the parent's setting does not reach it).
+        $machine.ChildTls | Should -Match 'Tls12'
         $machine.Events | Should -Contain 'docker-installed:25.0.4'
         ((Get-StandInState).steps | Where-Object name -EQ 'docker-install').message | Should -Be 'Docker 25.0.4 installed'
         # The installer's download folder in the running account's profile is gone.

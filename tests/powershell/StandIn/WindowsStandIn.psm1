@@ -630,6 +630,7 @@ function Install-StandInDocker {
     New-StandInFile -Path 'C:\Windows\System32\docker.exe'
     New-StandInFile -Path 'C:\Windows\System32\dockerd.exe'
     $m.Docker.Version = $Version
+    $m.ChildTls = [string][Net.ServicePointManager]::SecurityProtocol
     $m.Services['docker'] = @{ Status = 'Stopped'; StartType = 'Automatic' }
     if (-not $m.Docker.StartFails) { $m.Services['docker'].Status = 'Running' }
     $m.Events.Add("docker-installed:$Version")
@@ -824,27 +825,40 @@ function Resolve-StandInExecutable {
 function Invoke-StandInWindowsPowerShell {
     param([object[]]$Arguments)
     $list = @($Arguments | ForEach-Object { [string]$_ })
-    $file = $null; $rest = @()
+    $file = $null; $rest = @(); $command = $null
     for ($i = 0; $i -lt $list.Count; $i++) {
         if ($list[$i] -eq '-File') { $file = $list[$i + 1]; $rest = @($list | Select-Object -Skip ($i + 2)); break }
+        if ($list[$i] -eq '-Command') { $command = ($list | Select-Object -Skip ($i + 1)) -join ' '; break }
     }
-    if ($null -eq $file) { throw 'The stand-in powershell.exe runs -File only' }
-    $global:WcigenStandIn.Events.Add('powershell.exe -File ' + (Split-Path -Leaf $file))
+    if ($null -eq $file -and $null -eq $command) { throw 'The stand-in powershell.exe runs -File or -Command' }
+    $global:WcigenStandIn.Events.Add('powershell.exe ' + $(if ($file) { '-File ' + (Split-Path -Leaf $file) } else { '-Command' }))
     # A child process starts with the machine's default TLS settings, not the parent's.
     $saved = [Net.ServicePointManager]::SecurityProtocol
     [Net.ServicePointManager]::SecurityProtocol = [Net.SecurityProtocolType]::SystemDefault
+    $temporary = $null
     try {
-        $named = @{}; $switches = @()
-        for ($i = 0; $i -lt $rest.Count; $i++) {
-            if ($rest[$i] -match '^-(\w+)$') {
-                if ($i + 1 -lt $rest.Count -and $rest[$i + 1] -notmatch '^-') { $named[$Matches[1]] = $rest[$i + 1]; $i++ } else { $named[$Matches[1]] = $true }
-            }
-        }
         $global:LASTEXITCODE = 0
-        & $file @named
+        if ($null -ne $command) {
+            # As a script file, so that its `exit` ends the child, not this process.
+            $temporary = Join-Path ([IO.Path]::GetTempPath()) ('wcigen-child-' + [guid]::NewGuid().ToString('N') + '.ps1')
+            [IO.File]::WriteAllText($temporary, $command)
+            & $temporary
+        }
+        else {
+            $named = @{}
+            for ($i = 0; $i -lt $rest.Count; $i++) {
+                if ($rest[$i] -match '^-(\w+)$') {
+                    if ($i + 1 -lt $rest.Count -and $rest[$i + 1] -notmatch '^-') { $named[$Matches[1]] = $rest[$i + 1]; $i++ } else { $named[$Matches[1]] = $true }
+                }
+            }
+            & $file @named
+        }
         $code = $global:LASTEXITCODE
     }
-    finally { [Net.ServicePointManager]::SecurityProtocol = $saved }
+    finally {
+        [Net.ServicePointManager]::SecurityProtocol = $saved
+        if ($temporary) { Remove-Item -LiteralPath $temporary -ErrorAction SilentlyContinue }
+    }
     $global:LASTEXITCODE = $code
 }
 
