@@ -928,23 +928,38 @@ fn packer_source_matches_the_security_type_and_keeps_secrets_out() {
             Some("client_secret")
         );
 
-        // The build VM's WinRM is limited to the lab's sources when the lab lists real ones.
-        let allowed = value_strings(&eval(
-            expect_attr(
-                module.variable("allowed_inbound_ip_addresses").body(),
-                "default",
-            ),
-            &ctx,
-        ));
+        // The build VM's WinRM is limited to the lab's sources when the lab lists real ones; a
+        // lab without sources makes them a required variable (no default: never a placeholder
+        // that leaves Packer waiting for WinRM), validated as IPv4 addresses or CIDRs.
+        let variable = module.variable("allowed_inbound_ip_addresses").body();
         let network = &lab.view.network;
-        let expected = if network.allow_from_parameter || network.allow_from == ["*"] {
-            Vec::new()
+        if network.allow_from_parameter {
+            assert!(
+                attr(variable, "default").is_none(),
+                "{}: allowed_inbound_ip_addresses must be required",
+                lab.label
+            );
+            assert!(
+                code(expect_attr(variable, "description")).contains("Required"),
+                "{}: the description says the variable is required",
+                lab.label
+            );
         } else {
-            network.allow_from.clone()
-        };
-        assert_eq!(
-            allowed, expected,
-            "{}: allowed_inbound_ip_addresses",
+            let allowed = value_strings(&eval(expect_attr(variable, "default"), &ctx));
+            let expected = if network.allow_from == ["*"] {
+                Vec::new()
+            } else {
+                network.allow_from.clone()
+            };
+            assert_eq!(
+                allowed, expected,
+                "{}: allowed_inbound_ip_addresses",
+                lab.label
+            );
+        }
+        assert!(
+            variable.blocks().any(|b| b.identifier() == "validation"),
+            "{}: allowed_inbound_ip_addresses is validated",
             lab.label
         );
     }
@@ -1524,6 +1539,44 @@ fn extra_labs_conform_to_the_reference_data() {
             "{} packer:\n{}",
             lab.label,
             findings.join("\n")
+        );
+    }
+}
+
+/// Every Packer provisioner that runs provision.ps1 runs it elevated with the build's own WinRM
+/// credentials (servicing commands are refused in a plain WinRM session, hashicorp/packer#9345);
+/// a Trusted Launch build publishes with `target_region`, not the deprecated replication list.
+#[test]
+fn packer_runs_provision_elevated_and_publishes_with_target_region() {
+    for example in ["lab", "trusted-launch", "bare"] {
+        let files = crate::common::render_file(
+            &crate::common::repo().join(format!("examples/{example}.yaml")),
+        );
+        let source = crate::common::file(&files, "packer/lab.pkr.hcl")
+            .text()
+            .to_string();
+        let runs = source
+            .matches("inline            = [local.provision]")
+            .count();
+        assert_eq!(runs, 3, "{example}: three provision runs");
+        assert_eq!(
+            source.matches("elevated_user     = build.User").count(),
+            runs,
+            "{example}: every provision run is elevated"
+        );
+        assert_eq!(
+            source.matches("elevated_password = build.Password").count(),
+            runs,
+            "{example}: every provision run is elevated"
+        );
+        assert!(!source.contains("replication_regions"), "{example}");
+        if source.contains("shared_image_gallery_destination") {
+            assert!(source.contains("target_region {"), "{example}");
+        }
+        let example_vars = crate::common::file(&files, "packer/lab.pkrvars.hcl.example").text();
+        assert!(
+            !example_vars.contains("203.0.113.10"),
+            "{example}: no placeholder address that makes Packer wait for WinRM"
         );
     }
 }

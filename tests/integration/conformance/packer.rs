@@ -201,11 +201,40 @@ pub fn add_managed_image_for_packer_166(blanked: &str) -> String {
         );
         lines[empty[0]] = "  managed_image_name = \"packer-1-6-6-validate\"".into();
         lines[empty[1]] = "  managed_image_resource_group_name = \"packer-1-6-6-validate\"".into();
+        // The gallery block's blanked target_region lines take 1.6.6's required list.
+        let gallery = block
+            .body
+            .iter()
+            .filter_map(|s| s.as_block())
+            .find(|b| b.ident.as_str() == "shared_image_gallery_destination")
+            .and_then(hcl::edit::Span::span);
+        if let Some(g) = gallery {
+            let first = blanked[..g.start].matches('\n').count();
+            let last = blanked[..g.end].matches('\n').count();
+            let has_list = lines[first..last]
+                .iter()
+                .any(|l| l.trim_start().starts_with("replication_regions"));
+            if let Some(i) = (first + 1..last).find(|&i| lines[i].trim().is_empty()) {
+                if !has_list {
+                    lines[i] = "    replication_regions = [\"packer-1-6-6-validate\"]".into();
+                }
+            }
+        }
     }
     lines.join("\n")
 }
 
 fn unsupported_spans(body: &edit::Body) -> Vec<std::ops::Range<usize>> {
+    // Plugin 2.x's `target_region` blocks (1.6.6 knows only the `replication_regions` list,
+    // which add_managed_image_for_packer_166 writes instead).
+    let target_regions = body
+        .iter()
+        .filter_map(|s| s.as_block())
+        .filter(|b| b.ident.as_str() == "shared_image_gallery_destination")
+        .flat_map(|b| b.body.iter())
+        .filter_map(|s| s.as_block())
+        .filter(|b| b.ident.as_str() == "target_region")
+        .filter_map(hcl::edit::Span::span);
     body.iter()
         .filter(|s| {
             let name = match s {
@@ -215,6 +244,7 @@ fn unsupported_spans(body: &edit::Body) -> Vec<std::ops::Range<usize>> {
             PACKER_166_UNSUPPORTED_AZURE_ARM.contains(&name)
         })
         .filter_map(hcl::edit::Span::span)
+        .chain(target_regions)
         .collect()
 }
 
