@@ -29,9 +29,6 @@ const BICEP: &str = "bicep/main.bicep";
 const BICEP_PARAMS: &str = "bicep/main.parameters.json";
 const BICEPPARAM: &str = "bicep/main.bicepparam";
 const ARM: &str = "arm/azuredeploy.json";
-/// What Bicep and ARM say when a deploy-time source list mixes `*` with other sources.
-const STAR_MIXED: &str =
-    "The source * (any source) cannot be combined with other sources in allowedSourceAddresses.";
 const ARM_PARAMS: &str = "arm/azuredeploy.parameters.json";
 const FILES: [&str; 5] = [BICEP, BICEP_PARAMS, BICEPPARAM, ARM, ARM_PARAMS];
 
@@ -163,7 +160,6 @@ impl Conv {
             Conv::Literal(Value::String(s)) => arm_quote(s),
             Conv::Literal(Value::Number(n)) => n.to_string(),
             Conv::Literal(Value::Bool(b)) => format!("{b}()"),
-            Conv::Literal(Value::Null) => "null()".into(),
             Conv::Expr(e) => e.clone(),
             Conv::Literal(v) => panic!("no ARM expression for the literal {v}"),
         }
@@ -281,13 +277,6 @@ impl<'s> Compiler<'s> {
                 },
                 other => panic!("unexpected key kind {other}"),
             };
-            // `bicep build` writes a key ARM reads as a keyword (`copy`, Azure/bicep#7241) as
-            // an expression that yields it.
-            let key = if key.eq_ignore_ascii_case("copy") {
-                format!("[string({})]", arm_quote(&key))
-            } else {
-                key
-            };
             let value = self.expr(parts[1], deps).json();
             assert!(
                 map.insert(key.clone(), value).is_none(),
@@ -357,31 +346,6 @@ impl<'s> Compiler<'s> {
                     Conv::Literal(v) => panic!("property of a literal {v}"),
                 }
             }
-            "ternary_expression" => {
-                let [condition, consequence, alternative] =
-                    ["condition", "consequence", "alternative"]
-                        .map(|f| self.expr(node.child_by_field_name(f).unwrap(), deps).arg());
-                Conv::Expr(format!("if({condition}, {consequence}, {alternative})"))
-            }
-            "binary_expression" => {
-                let operator = self.text(node.child_by_field_name("operator").unwrap());
-                let function = match operator {
-                    "&&" => "and",
-                    "||" => "or",
-                    "==" => "equals",
-                    ">" => "greater",
-                    other => panic!("operator {other} is outside the subset"),
-                };
-                let [left, right] = ["left", "right"]
-                    .map(|f| self.expr(node.child_by_field_name(f).unwrap(), deps).arg());
-                Conv::Expr(format!("{function}({left}, {right})"))
-            }
-            "subscript_expression" => {
-                let object = self.expr(node.child_by_field_name("object").unwrap(), deps);
-                let index = self.expr(node.child_by_field_name("index").unwrap(), deps);
-                Conv::Expr(format!("{}[{}]", object.arg(), index.arg()))
-            }
-            "parenthesized_expression" => self.expr(named_children(node)[0], deps),
             "call_expression" => {
                 let function = self.text(node.child_by_field_name("function").unwrap());
                 let args: Vec<String> =
@@ -1014,20 +978,16 @@ fn arm_states_the_lab() {
             assert_eq!(vars[var], arm_literal(expected), "{label}: {var}");
         }
 
-        // Tags on every resource, location only through the parameter. A key ARM reads as a
-        // keyword (`copy`, any case: a copy loop once its value is an array, Azure/bicep#7241)
-        // is written as the compiler writes it, an expression that yields the literal key.
+        // Tags on every resource, location only through the parameter.
         let tags: Map<String, Value> = v
             .lab
             .tags
             .iter()
             .map(|t| {
-                let key = if t.key.eq_ignore_ascii_case("copy") {
-                    format!("[string('{}')]", t.key)
-                } else {
-                    arm_literal(&t.key).as_str().unwrap().to_string()
-                };
-                (key, arm_literal(&t.value))
+                (
+                    arm_literal(&t.key).as_str().unwrap().to_string(),
+                    arm_literal(&t.value),
+                )
             })
             .collect();
         assert_eq!(vars["tags"], Value::Object(tags), "{label}: tags");
@@ -1105,23 +1065,11 @@ fn arm_states_the_lab() {
             );
             let sources = &v.network.allow_from;
             if v.network.allow_from_parameter {
-                // A lone source (`*` included: Azure takes it only there) goes into the
-                // singular field, several into the plural one; `*` with others is refused.
                 assert_eq!(
-                    p["sourceAddressPrefix"],
-                    "[if(equals(length(variables('sourceAddresses')), 1), variables('sourceAddresses')[0], null())]",
+                    p["sourceAddressPrefixes"], "[parameters('allowedSourceAddresses')]",
                     "{label}"
                 );
-                assert_eq!(
-                    p["sourceAddressPrefixes"],
-                    "[if(equals(length(variables('sourceAddresses')), 1), null(), variables('sourceAddresses'))]",
-                    "{label}"
-                );
-                assert_eq!(
-                    arm["variables"]["sourceAddresses"],
-                    format!("[if(and(contains(parameters('allowedSourceAddresses'), '*'), greater(length(parameters('allowedSourceAddresses')), 1)), fail('{STAR_MIXED}'), parameters('allowedSourceAddresses'))]"),
-                    "{label}"
-                );
+                assert!(p.get("sourceAddressPrefix").is_none());
             } else if sources.len() == 1 {
                 assert_eq!(p["sourceAddressPrefix"], json!(sources[0]), "{label}");
                 assert!(p.get("sourceAddressPrefixes").is_none());
