@@ -68,34 +68,31 @@ pub fn arm_string(value: &str) -> String {
     }
 }
 
-/// Bicep words that are not plain identifiers; a property named like one stays quoted.
-const BICEP_KEYWORDS: &[&str] = &[
-    "as",
-    "assert",
-    "existing",
-    "extends",
-    "extension",
-    "false",
-    "for",
-    "func",
-    "if",
-    "import",
-    "in",
-    "metadata",
-    "module",
-    "null",
-    "output",
-    "param",
-    "provider",
-    "resource",
-    "targetScope",
-    "test",
-    "true",
-    "type",
-    "using",
-    "var",
-    "with",
-];
+/// ARM object property name: a JSON string as [`arm_string`] writes it (ARM evaluates property
+/// names like values), except a name the engine reads as a keyword inside an object: `copy` in
+/// any case is a copy loop once its value is an array (Azure/bicep#7241), so it is written as
+/// the Bicep compiler writes it, the expression `[string('copy')]`, which yields the name as
+/// text.
+///
+/// ```
+/// use wcigen::render::escape::arm_property_name;
+/// assert_eq!(arm_property_name("Copy"), r#""[string('Copy')]""#);
+/// assert_eq!(arm_property_name("[x]"), r#""[[x]""#);
+/// assert_eq!(arm_property_name("name"), r#""name""#);
+/// ```
+#[must_use]
+pub fn arm_property_name(name: &str) -> String {
+    if name.eq_ignore_ascii_case("copy") {
+        json_string(&format!("[string('{name}')]"))
+    } else {
+        arm_string(name)
+    }
+}
+
+/// Bicep words that cannot name an object property bare (`bicep build`: BCP022 "Expected a
+/// property name"); every other keyword can, and the linter's `prefer-unquoted-property-names`
+/// wants it bare.
+const BICEP_KEYWORDS: &[&str] = &["false", "null", "true"];
 
 /// Bicep object property name: a plain identifier (`[A-Za-z_][A-Za-z0-9_]*`, not a keyword, at
 /// most 255 characters) is written bare, as the Bicep linter's `prefer-unquoted-property-names`
@@ -105,7 +102,8 @@ const BICEP_KEYWORDS: &[&str] = &[
 /// use wcigen::render::escape::bicep_property_name;
 /// assert_eq!(bicep_property_name("series"), "series");
 /// assert_eq!(bicep_property_name("cost-center"), "'cost-center'");
-/// assert_eq!(bicep_property_name("if"), "'if'");
+/// assert_eq!(bicep_property_name("true"), "'true'");
+/// assert_eq!(bicep_property_name("type"), "type");
 /// ```
 #[must_use]
 pub fn bicep_property_name(name: &str) -> String {

@@ -302,7 +302,8 @@ fn format_value(
     if let Some(PropertyName(name)) = value.downcast_object_ref::<PropertyName>() {
         let text = match mode {
             "bicep" => escape::bicep_property_name(name),
-            "arm" | "json" => escape::json_string(name),
+            "arm" => escape::arm_property_name(name),
+            "json" => escape::json_string(name),
             "hcl" => escape::hcl(name),
             "powershell" => escape::powershell(name),
             _ => return Err(unknown_mode(mode)),

@@ -277,6 +277,13 @@ impl<'s> Compiler<'s> {
                 },
                 other => panic!("unexpected key kind {other}"),
             };
+            // `bicep build` writes a key ARM reads as a keyword (`copy`, Azure/bicep#7241) as
+            // an expression that yields it.
+            let key = if key.eq_ignore_ascii_case("copy") {
+                format!("[string({})]", arm_quote(&key))
+            } else {
+                key
+            };
             let value = self.expr(parts[1], deps).json();
             assert!(
                 map.insert(key.clone(), value).is_none(),
@@ -978,16 +985,20 @@ fn arm_states_the_lab() {
             assert_eq!(vars[var], arm_literal(expected), "{label}: {var}");
         }
 
-        // Tags on every resource, location only through the parameter.
+        // Tags on every resource, location only through the parameter. A key ARM reads as a
+        // keyword (`copy`, any case: a copy loop once its value is an array, Azure/bicep#7241)
+        // is written as the compiler writes it, an expression that yields the literal key.
         let tags: Map<String, Value> = v
             .lab
             .tags
             .iter()
             .map(|t| {
-                (
-                    arm_literal(&t.key).as_str().unwrap().to_string(),
-                    arm_literal(&t.value),
-                )
+                let key = if t.key.eq_ignore_ascii_case("copy") {
+                    format!("[string('{}')]", t.key)
+                } else {
+                    arm_literal(&t.key).as_str().unwrap().to_string()
+                };
+                (key, arm_literal(&t.value))
             })
             .collect();
         assert_eq!(vars["tags"], Value::Object(tags), "{label}: tags");
