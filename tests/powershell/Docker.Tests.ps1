@@ -16,7 +16,7 @@ Describe 'Docker' {
         # The child powershell.exe set TLS 1.2 itself (the parent's setting does not reach it).
         $machine.ChildTls | Should -Match 'Tls12'
         $machine.Events | Should -Contain 'docker-installed:25.0.4'
-        ((Get-StandInState).steps | Where-Object name -EQ 'docker-install').message | Should -Be 'Docker 25.0.4 installed'
+        (Get-StandInStep 'docker-install').message | Should -Be 'Docker 25.0.4 installed'
         # The installer's download folder in the running account's profile is gone.
         Test-Path -LiteralPath (Get-StandInPath 'C:\Users\wcigen\DockerDownloads') | Should -BeFalse
     }
@@ -27,9 +27,9 @@ Describe 'Docker' {
         Restart-StandInMachine | Should -Be 1
         $state = Get-StandInState
         $state.status | Should -Be 'failed'
-        ($state.steps | Where-Object name -EQ 'docker-service').status | Should -Be 'failed'
+        (Get-StandInStep 'docker-service' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match '^docker-service: The docker daemon does not answer after 6 start attempts'
-        ($state.steps | Where-Object name -EQ 'docker-smoke-test').status | Should -Be 'pending'
+        (Get-StandInStep 'docker-smoke-test' -State $state).status | Should -Be 'pending'
         Get-StandInLog | Should -Match 'Step docker-service: failed'
     }
     It 'a failing smoke test fails docker-smoke-test after its retries' {
@@ -38,7 +38,7 @@ Describe 'Docker' {
         Invoke-StandInScript | Should -Be 0
         Restart-StandInMachine | Should -Be 1
         $state = Get-StandInState
-        ($state.steps | Where-Object name -EQ 'docker-smoke-test').status | Should -Be 'failed'
+        (Get-StandInStep 'docker-smoke-test' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match '^docker-smoke-test: The Docker smoke test failed'
         $machine.Docker.RunCount | Should -Be 3
     }

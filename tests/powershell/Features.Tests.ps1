@@ -12,7 +12,7 @@ Describe 'Windows features' {
         Invoke-StandInScript | Should -Be 0
         $machine.Features['Containers'] | Should -Be 'InstallPending'
         @($machine.Events | Where-Object { $_ -eq 'feature-installed:Containers' }).Count | Should -Be 1
-        $step = (Get-StandInState).steps | Where-Object name -EQ 'feature:Containers'
+        $step = Get-StandInStep 'feature:Containers'
         $step.status | Should -Be 'done'
         $step.message | Should -Match 'restart is needed'
     }
@@ -50,7 +50,7 @@ Describe 'OpenSSH server' {
         $rule.Enabled | Should -Be 'True'
         $rule.Profile | Should -Be 'Any'
         $rule.LocalPort | Should -Be @('22')
-        ((Get-StandInState).steps | Where-Object name -EQ 'openssh-server').status | Should -Be 'done'
+        (Get-StandInStep 'openssh-server').status | Should -Be 'done'
     }
     It 'fails the step, naming it, when sshd never listens' {
         $machine = New-StandInMachine -Lab (Join-Path $repo 'examples/lab.yaml')
@@ -60,7 +60,7 @@ Describe 'OpenSSH server' {
         Invoke-StandInScript | Should -Be 1
         $state = Get-StandInState
         $state.status | Should -Be 'failed'
-        ($state.steps | Where-Object name -EQ 'openssh-server').status | Should -Be 'failed'
+        (Get-StandInStep 'openssh-server' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match '^openssh-server: Nothing listens on TCP port 22'
         Get-StandInLog | Should -Match 'Step openssh-server: failed'
     }
@@ -86,6 +86,6 @@ Describe 'WinRM over HTTPS (bare example)' {
         Invoke-StandInScript | Should -Be 0
         @($machine.WinRmListeners).Count | Should -Be 1
         $machine.WinRmListeners[0].Thumbprint | Should -Be $thumbprint
-        ((Get-StandInState).steps | Where-Object name -EQ 'winrm-https').status | Should -Be 'skipped'
+        (Get-StandInStep 'winrm-https').status | Should -Be 'skipped'
     }
 }

@@ -4,16 +4,21 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'StandIn/WindowsStandIn.psm1') -Force
     $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/lab.yaml'
 
+    # Holds the run lock on another thread for 1.5 s; returns once the lock is held (a signal,
+    # not a guess at how long the thread takes to start).
     function Start-LockHolder {
+        $held = [System.Threading.ManualResetEventSlim]::new($false)
         $holder = [powershell]::Create()
         $null = $holder.AddScript({
+                param($held)
                 $mutex = [System.Threading.Mutex]::new($false, 'Global\wcigen-provision')
                 $null = $mutex.WaitOne()
+                $held.Set()
                 Start-Sleep -Milliseconds 1500
                 $mutex.ReleaseMutex()
-            })
+            }).AddArgument($held)
         $handle = $holder.BeginInvoke()
-        Start-Sleep -Milliseconds 300
+        if (-not $held.Wait([TimeSpan]::FromSeconds(30))) { throw 'The lock holder did not take the lock' }
         return [pscustomobject]@{ PowerShell = $holder; Handle = $handle }
     }
 }

@@ -53,7 +53,7 @@ Describe 'Unattended run of <Name>' -ForEach $labs {
         if ($Docker) {
             $machine.Services['docker'].Status | Should -Be 'Running'
             $machine.Docker.RunCount | Should -BeGreaterThan 0
-            ($finalState.steps | Where-Object name -EQ 'docker-smoke-test').status | Should -Be 'done'
+            (Get-StandInStep 'docker-smoke-test' -State $finalState).status | Should -Be 'done'
         }
         else {
             $machine.Services.Keys | Should -Not -Contain 'docker'

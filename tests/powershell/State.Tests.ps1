@@ -35,6 +35,6 @@ Describe 'The state file' {
         $state.status | Should -Be 'failed'
         $machine.Features['Containers'] | Should -Be 'InstallPending'
         $state.rebootPending | Should -BeTrue
-        ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
+        (Get-StandInStep 'tool:sysinternals' -State $state).status | Should -Be 'failed'
     }
 }

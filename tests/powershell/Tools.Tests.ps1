@@ -49,7 +49,7 @@ Describe 'Download failures' {
         Restart-StandInMachine | Should -Be 1
         $state = Get-StandInState
         $state.status | Should -Be 'failed'
-        ($state.steps | Where-Object name -EQ 'docker-install').status | Should -Be 'failed'
+        (Get-StandInStep 'docker-install' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match '^docker-install: SHA-256 verification failed for https://raw\.githubusercontent\.com/'
         Test-Path -LiteralPath (Get-StandInPath 'C:\ProgramData\wcigen\install-docker-ce.ps1') | Should -BeFalse
         $machine.Services.Keys | Should -Not -Contain 'docker'
@@ -59,13 +59,13 @@ Describe 'Download failures' {
         Set-StandInDownload -Url $sysinternals -Status 503
         Invoke-StandInScript | Should -Be 1
         $state = Get-StandInState
-        ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
+        (Get-StandInStep 'tool:sysinternals' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match ('^tool:sysinternals: Download of ' + [regex]::Escape($sysinternals) + ' failed \(after 5 attempts\)')
         $machine.Sleeps | Should -Be @(5, 10, 20, 40)
         @($machine.Downloads | Where-Object { $_ -eq $sysinternals }).Count | Should -Be 5
         Get-StandInLog | Should -Match ([regex]::Escape("Downloading $sysinternals (attempt 5 of 5)"))
         # Nothing after the failed step ran.
-        ($state.steps | Where-Object name -EQ 'tool:pavel_tools').status | Should -Be 'pending'
+        (Get-StandInStep 'tool:pavel_tools' -State $state).status | Should -Be 'pending'
     }
     It 'a permanent HTTP error (404) is not retried and the failure names the URL without its query' {
         $machine = New-StandInMachine -Lab $lab
@@ -80,7 +80,7 @@ Describe 'Download failures' {
         Set-StandInDownload -Url $sysinternals -Alternate 'unsigned.zip'
         Invoke-StandInScript | Should -Be 1
         $state = Get-StandInState
-        ($state.steps | Where-Object name -EQ 'tool:sysinternals').status | Should -Be 'failed'
+        (Get-StandInStep 'tool:sysinternals' -State $state).status | Should -Be 'failed'
         $state.lastError | Should -Match 'Authenticode verification failed for 1 of 1 file\(s\): tool\.exe \(NotSigned\)'
         Test-Path -LiteralPath (Get-StandInPath 'C:\tools\sysinternals') | Should -BeFalse
         (Get-MachinePathValue).Value | Should -Not -Match 'sysinternals'

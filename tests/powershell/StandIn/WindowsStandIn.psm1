@@ -308,6 +308,13 @@ function Get-StandInState {
     return (Get-Content -Raw -LiteralPath $path | ConvertFrom-Json)
 }
 
+# One step's record in state.json (of the state given, or the machine's current one).
+function Get-StandInStep {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name, $State)
+    if ($null -eq $State) { $State = Get-StandInState }
+    return ($State.steps | Where-Object name -EQ $Name)
+}
+
 function Get-StandInLog {
     $path = Get-StandInPath -Path 'C:\ProgramData\wcigen\provision.log'
     if (-not (Test-Path -LiteralPath $path)) { return '' }
@@ -892,4 +899,4 @@ function Invoke-StandInDockerCli {
     }
 }
 
-Export-ModuleMember -Function New-StandInMachine, Get-StandInMachine, Remove-StandInMachine, Invoke-StandInScript, Invoke-OnStandIn, Restart-StandInMachine, Invoke-StandInTask, Get-StandInState, Get-StandInLog, Get-StandInPath, New-StandInFile, Set-StandInDownload, Get-MachinePathValue, Install-StandInDocker, Start-StandInServer, Stop-StandInServer, Get-WcigenBinary, Get-FixturePath
+Export-ModuleMember -Function New-StandInMachine, Get-StandInStep, Get-StandInMachine, Remove-StandInMachine, Invoke-StandInScript, Invoke-OnStandIn, Restart-StandInMachine, Invoke-StandInTask, Get-StandInState, Get-StandInLog, Get-StandInPath, New-StandInFile, Set-StandInDownload, Get-MachinePathValue, Install-StandInDocker, Start-StandInServer, Stop-StandInServer, Get-WcigenBinary, Get-FixturePath
