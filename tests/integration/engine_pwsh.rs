@@ -146,9 +146,11 @@ fn lab_values_evaluate_exactly_under_powershell() {
             expect("Tools.Name", &got["Name"], &tool.name);
             expect("Tools.Url", &got["Url"], &tool.url);
             if tool.kind == wcigen::model::ToolKind::Zip {
-                let name = tool.dir.as_deref().unwrap_or(&tool.name);
-                let sep = if root.ends_with('\\') { "" } else { "\\" };
-                expect("Tools.Dir", &got["Dir"], &format!("{root}{sep}{name}"));
+                expect(
+                    "Tools.Dir",
+                    &got["Dir"],
+                    &crate::hostile::tool_dir(&root, tool),
+                );
             }
         }
     }

@@ -824,16 +824,20 @@ fn field_values(spec: &LabSpec) -> Vec<FieldValue> {
     for tool in &prov.tools {
         push("provisioning.tools.url", &tool.url, None);
         if tool.kind == wcigen::model::ToolKind::Zip {
-            let name = tool.dir.as_deref().unwrap_or(&tool.name);
-            let full = if root.ends_with('\\') {
-                format!("{root}{name}")
-            } else {
-                format!("{root}\\{name}")
-            };
-            push("provisioning.tools.dir", &full, None);
+            push("provisioning.tools.dir", &tool_dir(&root, tool), None);
         }
     }
     out
+}
+
+/// A zip tool's full folder as the targets state it: its `dir` (or name) under `root`.
+pub(crate) fn tool_dir(root: &str, tool: &wcigen::model::Tool) -> String {
+    let name = tool.dir.as_deref().unwrap_or(&tool.name);
+    if root.ends_with('\\') {
+        format!("{root}{name}")
+    } else {
+        format!("{root}\\{name}")
+    }
 }
 
 /// `toolsDir` as the targets state it: without trailing backslashes, except a drive root.
