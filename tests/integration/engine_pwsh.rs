@@ -5,10 +5,14 @@
 //! Both need the engines from `../shared/tools` (see `engines.rs`); each starts one `pwsh`.
 
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::{self, repo};
 use crate::engines;
 use serde_json::Value;
+
+/// Far above the suite's ~30 s on 2 cores; only a hang reaches it.
+const PESTER_LIMIT_SECONDS: u64 = 600;
 
 /// The whole Pester suite passes, and it ran (a suite that finds no tests would pass vacuously).
 #[test]
@@ -23,22 +27,44 @@ fn pester_suite_passes_against_the_stand_in_windows() {
     // .NET keeps named mutexes (the script's run lock) under TMPDIR on Linux: a folder of this
     // run's own keeps another Pester run on the machine from holding "the same" lock.
     let tmp = engines::work_dir("engine-pwsh-pester");
-    let out = engines::run(
-        Command::new(pwsh)
-            .args(["-NoProfile", "-NonInteractive", "-Command", script])
-            .current_dir(repo())
-            .env("TMPDIR", &tmp)
-            .env("WCIGEN_BIN", env!("CARGO_BIN_EXE_wcigen"))
-            .env("NO_COLOR", "1"),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Output goes to files (a pipe nobody reads would block a long run), and the run has a
+    // limit: a stand-in that hangs fails the test instead of stalling CI.
+    let (out_path, err_path) = (tmp.join("stdout.txt"), tmp.join("stderr.txt"));
+    let mut child = Command::new(pwsh)
+        .args(["-NoProfile", "-NonInteractive", "-Command", script])
+        .current_dir(repo())
+        .env("TMPDIR", &tmp)
+        .env("WCIGEN_BIN", env!("CARGO_BIN_EXE_wcigen"))
+        .env("NO_COLOR", "1")
+        .stdout(std::fs::File::create(&out_path).expect("writable work dir"))
+        .stderr(std::fs::File::create(&err_path).expect("writable work dir"))
+        .spawn()
+        .expect("pwsh starts");
+    let limit = Instant::now() + Duration::from_secs(PESTER_LIMIT_SECONDS);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("pwsh can be waited for") {
+            break Some(status);
+        }
+        if Instant::now() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let stdout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    let Some(status) = status else {
+        panic!(
+            "Pester ran longer than {PESTER_LIMIT_SECONDS} s and was stopped:\n{stdout}\n{stderr}"
+        );
+    };
     let summary = stdout
         .lines()
         .find(|l| l.starts_with("WCIGEN-PESTER "))
         .unwrap_or_else(|| panic!("Pester did not finish:\n{stdout}\n{stderr}"));
     assert!(
-        out.status.success(),
+        status.success(),
         "Pester failed: {summary}\n{stdout}\n{stderr}"
     );
     let passed: usize = summary
