@@ -30,6 +30,9 @@ const BICEP_PARAMS: &str = "bicep/main.parameters.json";
 const BICEPPARAM: &str = "bicep/main.bicepparam";
 const ARM: &str = "arm/azuredeploy.json";
 const ARM_PARAMS: &str = "arm/azuredeploy.parameters.json";
+/// What Bicep and ARM say when a deploy-time source list mixes `*` with other sources.
+const STAR_MIXED: &str =
+    "The source * (any source) cannot be combined with other sources in allowedSourceAddresses.";
 const FILES: [&str; 5] = [BICEP, BICEP_PARAMS, BICEPPARAM, ARM, ARM_PARAMS];
 
 /// `type@apiVersion` pairs that exist in the reference data (`../shared/reference`): Compute
@@ -160,6 +163,15 @@ impl Conv {
             Conv::Literal(Value::String(s)) => arm_quote(s),
             Conv::Literal(Value::Number(n)) => n.to_string(),
             Conv::Literal(Value::Bool(b)) => format!("{b}()"),
+            Conv::Literal(Value::Null) => "null()".into(),
+            Conv::Literal(Value::Array(items)) => format!(
+                "createArray({})",
+                items
+                    .iter()
+                    .map(|item| Conv::Literal(item.clone()).arg())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Conv::Expr(e) => e.clone(),
             Conv::Literal(v) => panic!("no ARM expression for the literal {v}"),
         }
@@ -352,6 +364,32 @@ impl<'s> Compiler<'s> {
                     Conv::Expr(e) => Conv::Expr(format!("{e}.{property}")),
                     Conv::Literal(v) => panic!("property of a literal {v}"),
                 }
+            }
+            "ternary_expression" => {
+                let [condition, consequence, alternative] =
+                    ["condition", "consequence", "alternative"]
+                        .map(|f| self.expr(node.child_by_field_name(f).unwrap(), deps).arg());
+                Conv::Expr(format!("if({condition}, {consequence}, {alternative})"))
+            }
+            "binary_expression" => {
+                let function = match self.text(node.child_by_field_name("operator").unwrap()) {
+                    "==" => "equals",
+                    "&&" => "and",
+                    other => panic!("operator {other} is outside the subset"),
+                };
+                let [left, right] = ["left", "right"]
+                    .map(|f| self.expr(node.child_by_field_name(f).unwrap(), deps).arg());
+                Conv::Expr(format!("{function}({left}, {right})"))
+            }
+            "parenthesized_expression" => self.expr(named_children(node)[0], deps),
+            "subscript_expression" => {
+                let object = self.expr(node.child_by_field_name("object").unwrap(), deps);
+                let index = self.expr(node.child_by_field_name("index").unwrap(), deps);
+                Conv::Expr(format!("{}[{}]", object.arg(), index.arg()))
+            }
+            "unary_expression" if self.text(node).starts_with('!') => {
+                let operand = self.expr(named_children(node)[0], deps).arg();
+                Conv::Expr(format!("not({operand})"))
             }
             "call_expression" => {
                 let function = self.text(node.child_by_field_name("function").unwrap());
@@ -1076,11 +1114,23 @@ fn arm_states_the_lab() {
             );
             let sources = &v.network.allow_from;
             if v.network.allow_from_parameter {
+                // A lone source (`*` included: Azure takes it only there) goes into the
+                // singular field, several into the plural one, as in Terraform; `*` with others
+                // stops the deployment with fail() (engine_bicep evaluates all three).
                 assert_eq!(
-                    p["sourceAddressPrefixes"], "[parameters('allowedSourceAddresses')]",
+                    p["sourceAddressPrefix"], "[variables('singleSource')]",
                     "{label}"
                 );
-                assert!(p.get("sourceAddressPrefix").is_none());
+                assert_eq!(
+                    p["sourceAddressPrefixes"],
+                    "[if(equals(length(parameters('allowedSourceAddresses')), 1), createArray(), parameters('allowedSourceAddresses'))]",
+                    "{label}"
+                );
+                assert_eq!(
+                    arm["variables"]["singleSource"],
+                    format!("[if(equals(length(parameters('allowedSourceAddresses')), 1), parameters('allowedSourceAddresses')[0], if(contains(parameters('allowedSourceAddresses'), '*'), fail('{STAR_MIXED}'), null()))]"),
+                    "{label}"
+                );
             } else if sources.len() == 1 {
                 assert_eq!(p["sourceAddressPrefix"], json!(sources[0]), "{label}");
                 assert!(p.get("sourceAddressPrefixes").is_none());

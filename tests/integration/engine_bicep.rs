@@ -33,7 +33,7 @@ use wcigen::render::RenderedFile;
 use wcigen::view::LabView;
 
 use crate::common::{example_name, examples, extra_labs, render_text, repo, valid_lab_from_text};
-use crate::engines::{self, run, run_ok};
+use crate::engines::{self, describe, run, run_ok};
 
 const SUBSCRIPTION: &str = "00000000-0000-0000-0000-000000000000";
 const RESOURCE_GROUP: &str = "rg-test";
@@ -42,6 +42,9 @@ const RESOURCE_GROUP: &str = "rg-test";
 const TEST_PASSWORD: &str = "Test-only-Passw0rd!";
 /// The test value of a required `allowedSourceAddresses` (a documentation range, RFC 5737).
 const TEST_SOURCES: &str = r#"["198.51.100.7/32"]"#;
+/// What Bicep and ARM say when a deploy-time source list mixes `*` with other sources.
+const STAR_MIXED: &str =
+    "The source * (any source) cannot be combined with other sources in allowedSourceAddresses.";
 /// The only rule whose findings never fail: its verdict moves with the calendar.
 const CALENDAR_RULE: &str = "use-recent-api-versions";
 /// Two `bicep` processes at a time (each start costs about 1.6 s of CPU on 2 cores).
@@ -941,21 +944,42 @@ fn every_bicepparam_compiles_to_the_parameter_file_values() {
 
 /// `bicep snapshot` of one `.bicepparam`: the snapshot JSON.
 fn snapshot(work: &Work, params: &Path, location: &str) -> Value {
-    run_ok(
-        Command::new(&work.bicep)
-            .env("ADMIN_PASSWORD", TEST_PASSWORD)
-            .env("ALLOWED_SOURCE_ADDRESSES", TEST_SOURCES)
-            .arg("snapshot")
-            .arg(params)
-            .args([
-                "--subscription-id",
-                SUBSCRIPTION,
-                "--resource-group",
-                RESOURCE_GROUP,
-            ])
-            .args(["--location", location, "--mode", "overwrite"]),
-    );
+    snapshot_with(work, params, location, TEST_SOURCES).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `bicep snapshot` of one `.bicepparam` with `ALLOWED_SOURCE_ADDRESSES` set to `sources`: the
+/// snapshot JSON, or the engine's message when it refuses to evaluate the deployment.
+fn snapshot_with(
+    work: &Work,
+    params: &Path,
+    location: &str,
+    sources: &str,
+) -> Result<Value, String> {
     let written = params.with_extension("snapshot.json");
+    let _ = std::fs::remove_file(&written);
+    let mut command = Command::new(&work.bicep);
+    command
+        .env("ADMIN_PASSWORD", TEST_PASSWORD)
+        .env("ALLOWED_SOURCE_ADDRESSES", sources)
+        .arg("snapshot")
+        .arg(params)
+        .args([
+            "--subscription-id",
+            SUBSCRIPTION,
+            "--resource-group",
+            RESOURCE_GROUP,
+        ])
+        .args(["--location", location, "--mode", "overwrite"]);
+    let out = run(&mut command);
+    if !out.status.success() {
+        return Err(format!(
+            "{} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            describe(&command),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
     let text = std::fs::read_to_string(&written)
         .unwrap_or_else(|e| panic!("bicep snapshot wrote no {}: {e}", written.display()));
     assert!(
@@ -963,7 +987,7 @@ fn snapshot(work: &Work, params: &Path, location: &str) -> Value {
         "{}: the password is in the snapshot",
         written.display()
     );
-    serde_json::from_str(&text).unwrap()
+    Ok(serde_json::from_str(&text).unwrap())
 }
 
 fn predicted<'a>(snap: &'a Value, ty: &str) -> Vec<&'a Value> {
@@ -1083,7 +1107,9 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
             (&json!("Allow"), &json!("Inbound"))
         );
         let got: Vec<String> = match (&p["sourceAddressPrefix"], &p["sourceAddressPrefixes"]) {
+            // A lone source from a deploy-time list comes with an empty plural list.
             (Value::String(one), Value::Null) => vec![one.clone()],
+            (Value::String(one), Value::Array(none)) if none.is_empty() => vec![one.clone()],
             (Value::Null, Value::Array(many)) => many
                 .iter()
                 .map(|s| s.as_str().unwrap().to_string())
@@ -1238,6 +1264,102 @@ fn template_engine_predicts_the_same_deployment_from_bicep_and_arm() {
     println!(
         "bicep snapshot: {} labs × (main.bicep, azuredeploy.json), identical predictions",
         work.labs.len()
+    );
+}
+
+/// Deploy-time sources, evaluated by Azure's template engine from main.bicep and from
+/// azuredeploy.json: Azure takes `*` (any source) only alone in the singular field of a rule and
+/// refuses it in the plural one (SecurityRuleParameterContainsUnsupportedValue), so a lone source
+/// (`["*"]` included) reaches `sourceAddressPrefix` with an empty plural list, several reach
+/// `sourceAddressPrefixes`, as Terraform's configuration sends them; `*` with other sources stops
+/// the deployment with the same meaning as Terraform's validation.
+#[test]
+fn deploy_time_sources_reach_the_field_azure_accepts() {
+    let Some(work) = work() else { return };
+    // One lab per set of open ports: the rule expressions are the same in every lab (a snapshot
+    // run takes seconds, on two cores).
+    let mut port_sets = BTreeSet::new();
+    let labs: Vec<&Lab> = work
+        .labs
+        .iter()
+        .filter(|l| l.view.network.allow_from_parameter && !l.view.network.inbound_ports.is_empty())
+        .filter(|l| {
+            port_sets.insert(
+                l.view
+                    .network
+                    .inbound_ports
+                    .iter()
+                    .map(|p| p.port)
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert!(!labs.is_empty(), "no lab asks for its sources at deploy time");
+    let cases = [
+        (r#"["*"]"#, Ok((json!("*"), json!([])))),
+        (
+            r#"["203.0.113.7/32", "198.51.100.0/24"]"#,
+            Ok((Value::Null, json!(["203.0.113.7/32", "198.51.100.0/24"]))),
+        ),
+        (r#"["198.51.100.7"]"#, Ok((json!("198.51.100.7"), json!([])))),
+        (r#"["203.0.113.7/32", "*"]"#, Err(STAR_MIXED)),
+    ];
+    let n = cases.len();
+    let jobs: Vec<(usize, &str, usize)> = (0..labs.len())
+        .flat_map(|i| {
+            ["bicep", "arm"]
+                .into_iter()
+                .flat_map(move |t| (0..n).map(move |c| (i, t, c)))
+        })
+        .collect();
+    for lab in &labs {
+        let dir = lab.dir.join("sources");
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = lab.text("bicep/main.bicepparam");
+        for (target, template) in [
+            ("bicep", "../bicep/main.bicep"),
+            ("arm", "../arm/azuredeploy.json"),
+        ] {
+            for c in 0..n {
+                let using = text.replace("using 'main.bicep'", &format!("using '{template}'"));
+                std::fs::write(dir.join(format!("{target}-{c}.bicepparam")), using).unwrap();
+            }
+        }
+    }
+    let results = parallel(&jobs, |(i, target, c)| {
+        let lab = labs[*i];
+        let params = lab.dir.join("sources").join(format!("{target}-{c}.bicepparam"));
+        snapshot_with(work, &params, &lab.view.azure.location, cases[*c].0)
+    });
+    for ((i, target, c), result) in jobs.iter().zip(results) {
+        let (label, (sources, expected)) = (&labs[*i].label, &cases[*c]);
+        match (expected, result) {
+            (Ok((singular, plural)), Ok(snap)) => {
+                let nsg = one(&snap, "Microsoft.Network/networkSecurityGroups", label);
+                let rules = nsg["properties"]["securityRules"].as_array().unwrap();
+                assert_eq!(rules.len(), labs[*i].view.network.inbound_ports.len(), "{label}");
+                for rule in rules {
+                    let p = &rule["properties"];
+                    assert_eq!(
+                        (&p["sourceAddressPrefix"], &p["sourceAddressPrefixes"]),
+                        (singular, plural),
+                        "{label} ({target}): sources {sources}"
+                    );
+                }
+            }
+            (Err(message), Err(error)) => assert!(
+                error.contains(message),
+                "{label} ({target}): sources {sources} stop the deployment, but not with our message:\n{error}"
+            ),
+            (expected, got) => panic!(
+                "{label} ({target}): sources {sources}: expected {expected:?}, got {got:?}"
+            ),
+        }
+    }
+    println!(
+        "deploy-time sources: {} labs × (main.bicep, azuredeploy.json) × {} source lists",
+        labs.len(),
+        cases.len()
     );
 }
 

@@ -1355,6 +1355,19 @@ fn arm_facts(lab: &Rendered) -> BTreeMap<&'static str, Fact> {
             json_text(&p["destinationPortRange"]),
             p["priority"]
         ));
+        // Sources asked at deploy time: a lone one through the singular field, several through
+        // the plural one (azure_targets and engine_bicep check the expressions' meaning).
+        if p["sourceAddressPrefix"] == "[variables('singleSource')]" {
+            assert!(
+                template["parameters"]["allowedSourceAddresses"]
+                    .get("defaultValue")
+                    .is_none(),
+                "{}: deploy-time sources have no default",
+                lab.label
+            );
+            sources.push(Required);
+            continue;
+        }
         let source = p
             .get("sourceAddressPrefix")
             .or_else(|| p.get("sourceAddressPrefixes"))
