@@ -1294,14 +1294,20 @@ fn deploy_time_sources_reach_the_field_azure_accepts() {
             )
         })
         .collect();
-    assert!(!labs.is_empty(), "no lab asks for its sources at deploy time");
+    assert!(
+        !labs.is_empty(),
+        "no lab asks for its sources at deploy time"
+    );
     let cases = [
         (r#"["*"]"#, Ok((json!("*"), json!([])))),
         (
             r#"["203.0.113.7/32", "198.51.100.0/24"]"#,
             Ok((Value::Null, json!(["203.0.113.7/32", "198.51.100.0/24"]))),
         ),
-        (r#"["198.51.100.7"]"#, Ok((json!("198.51.100.7"), json!([])))),
+        (
+            r#"["198.51.100.7"]"#,
+            Ok((json!("198.51.100.7"), json!([]))),
+        ),
         (r#"["203.0.113.7/32", "*"]"#, Err(STAR_MIXED)),
     ];
     let n = cases.len();
@@ -1328,7 +1334,10 @@ fn deploy_time_sources_reach_the_field_azure_accepts() {
     }
     let results = parallel(&jobs, |(i, target, c)| {
         let lab = labs[*i];
-        let params = lab.dir.join("sources").join(format!("{target}-{c}.bicepparam"));
+        let params = lab
+            .dir
+            .join("sources")
+            .join(format!("{target}-{c}.bicepparam"));
         snapshot_with(work, &params, &lab.view.azure.location, cases[*c].0)
     });
     for ((i, target, c), result) in jobs.iter().zip(results) {
