@@ -525,6 +525,70 @@ pub struct TemplateContext {
     pub rendered: RenderedTargets,
     /// What the lab costs (for the generated README).
     pub cost: CostView,
+    /// The ready step that ends every IaC deployment.
+    pub ready: ReadyView,
+}
+
+/// The ready step: a managed Run Command (`Microsoft.Compute/virtualMachines/runCommands`,
+/// Terraform `azurerm_virtual_machine_run_command`) that every IaC target deploys after the
+/// CustomScriptExtension, running `powershell/ready.ps1.j2` inline (`source.script`, about
+/// 4 KB). It waits until `state.json` says the whole of `provision.ps1` completed (exit 0), and
+/// exits 1 naming the failed step with the log's last lines when provisioning failed or did not
+/// finish within [`READY_WAIT_MINUTES`]; `treatFailureAsDeploymentFailure` turns that exit code
+/// into a failed deployment.
+///
+/// Why these numbers: the extension returns when phase 1 is done and a restart is scheduled (in
+/// 60 s); phase 2 (the Docker install, its service, the smoke test's image pull, one retry)
+/// runs from the startup task after the restart and takes 5 to 20 minutes. The script's own
+/// bound (60 min) comes before Azure's (`timeoutInSeconds`, 70 min), so a lab that hangs fails
+/// with the script's report rather than Azure's bare timeout. The azurerm provider sends its
+/// create timeout as `timeoutInSeconds` and always sets `treatFailureAsDeploymentFailure` and a
+/// synchronous run (`virtual_machine_run_command_resource.go`), so Terraform states the same
+/// bound as `timeouts { create = "70m" }`.
+///
+/// The script only reads `state.json` and the log, so a restart that stops it and an agent that
+/// runs it again after the restart both end with the same answer.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadyView {
+    /// Name of the Run Command resource.
+    pub name: &'static str,
+    /// The rendered waiting script (PowerShell, inline in `source.script`).
+    pub script: String,
+    /// Whether the VM starts from a baked image (the state is the bake's).
+    pub baked: bool,
+    /// The script's own bound, in minutes.
+    pub wait_minutes: u32,
+    /// Seconds between two reads of `state.json`.
+    pub poll_seconds: u32,
+    /// Lines of `provision.log` in a failure report.
+    pub log_lines: u32,
+    /// Azure's bound on the Run Command (`timeoutInSeconds`).
+    pub timeout_seconds: u32,
+    /// The same bound as a Terraform duration (`timeouts.create`).
+    pub terraform_timeout: String,
+}
+
+/// How long the ready step waits for provisioning to complete.
+pub const READY_WAIT_MINUTES: u32 = 60;
+/// Azure's bound on the ready step: ten minutes more than the script's own.
+pub const READY_TIMEOUT_MINUTES: u32 = READY_WAIT_MINUTES + 10;
+
+impl ReadyView {
+    /// The ready step of a lab, around its rendered waiting `script`.
+    #[must_use]
+    pub fn new(script: String, baked: bool) -> Self {
+        Self {
+            name: "wcigen-ready",
+            script,
+            baked,
+            wait_minutes: READY_WAIT_MINUTES,
+            poll_seconds: 15,
+            log_lines: 15,
+            timeout_seconds: READY_TIMEOUT_MINUTES * 60,
+            terraform_timeout: format!("{READY_TIMEOUT_MINUTES}m"),
+        }
+    }
 }
 
 /// What the lab costs: where its price is listed, and the estimate when a price list was given.

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::prices::HourlyPrice;
 use crate::validate::ValidLab;
-use crate::view::{CostView, LabView, RenderedTargets, ScriptView, TemplateContext};
+use crate::view::{CostView, LabView, ReadyView, RenderedTargets, ScriptView, TemplateContext};
 
 /// A deployable form of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -154,6 +154,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "powershell/provision.ps1.j2",
         include_str!("../../templates/powershell/provision.ps1.j2"),
+    ),
+    (
+        "powershell/ready.ps1.j2",
+        include_str!("../../templates/powershell/ready.ps1.j2"),
     ),
     (
         "bicep/main.bicep.j2",
@@ -437,9 +441,24 @@ fn encode(text: &str, encoding: Encoding) -> Vec<u8> {
 /// # Errors
 /// A template defect.
 pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>, RenderError> {
-    let template = "powershell/provision.ps1.j2";
-    // The script template sees the same context shape as every other template.
-    let placeholder = TemplateContext {
+    Ok(encode(
+        &render_template(env, "powershell/provision.ps1.j2", &script_context(view))?,
+        Encoding::Utf8Bom,
+    ))
+}
+
+/// The text of the ready step's waiting script (see [`ReadyView`]), which the IaC targets send
+/// inline; the PowerShell escaper writes its lab values, the target's escaper then quotes it.
+///
+/// # Errors
+/// A template defect.
+pub fn ready_script(env: &Environment<'_>, view: &LabView) -> Result<String, RenderError> {
+    render_template(env, "powershell/ready.ps1.j2", &script_context(view))
+}
+
+/// What a script template sees: the same context shape as every other template.
+fn script_context(view: &LabView) -> TemplateContext {
+    TemplateContext {
         view: view.clone(),
         script: ScriptView::new(b""),
         rendered: RenderedTargets::default(),
@@ -447,11 +466,8 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
             prices_url: String::new(),
             estimate: None,
         },
-    };
-    Ok(encode(
-        &render_template(env, template, &placeholder)?,
-        Encoding::Utf8Bom,
-    ))
+        ready: ReadyView::new(String::new(), false),
+    }
 }
 
 /// Render the given targets of a validated lab, in a stable order, plus `README.md`, the guide
@@ -491,6 +507,7 @@ pub fn render_with_price(
     let env = environment()?;
     let view = LabView::new(lab);
     let script = provision_script(&env, &view)?;
+    let ready = ReadyView::new(ready_script(&env, &view)?, false);
     let mut targets = targets.to_vec();
     targets.sort();
     targets.dedup();
@@ -510,6 +527,7 @@ pub fn render_with_price(
         script: ScriptView::new(&script),
         rendered,
         cost: CostView::new(lab, price),
+        ready,
     };
     let mut files = Vec::new();
     for target in targets {

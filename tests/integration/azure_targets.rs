@@ -46,6 +46,10 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
         "Microsoft.Compute/virtualMachines/extensions",
         &["2024-07-01", "2025-11-01"],
     ),
+    (
+        "Microsoft.Compute/virtualMachines/runCommands",
+        &["2024-07-01", "2025-11-01"],
+    ),
     ("Microsoft.Network/virtualNetworks", &["2024-05-01"]),
     ("Microsoft.Network/networkSecurityGroups", &["2024-05-01"]),
     ("Microsoft.Network/publicIPAddresses", &["2024-05-01"]),
@@ -524,15 +528,32 @@ impl<'s> Compiler<'s> {
                         }
                     }
                     let mut body = Map::new();
+                    // An explicit `dependsOn: [symbol, ...]` comes first in the ARM dependsOn,
+                    // before the parent and the implicit dependencies (as bicep build writes it).
+                    let mut explicit: Vec<String> = Vec::new();
                     for property in named_children(body_node) {
                         let kv = named_children(property);
                         let key = c.text(kv[0]).to_string();
                         if key == "parent" {
                             continue;
                         }
+                        if key == "dependsOn" {
+                            for item in named_children(kv[1]) {
+                                let d = c.text(item).to_string();
+                                assert!(
+                                    c.symbols.contains_key(&d),
+                                    "{symbol}: unknown dependency {d}"
+                                );
+                                explicit.push(d);
+                            }
+                            continue;
+                        }
                         let value = c.expr(kv[1], &mut deps);
                         body.insert(key, value.json());
                     }
+                    deps.retain(|d| !explicit.contains(d));
+                    explicit.append(&mut deps);
+                    let mut deps = explicit;
                     let name_value = body.remove("name").expect("every resource has a name");
                     let name_expr = match name_value {
                         Value::String(s) if s.starts_with('[') && !s.starts_with("[[") => {
@@ -809,6 +830,77 @@ fn both_files_embed_the_provisioning_script_byte_for_byte() {
                 command.len()
             );
         }
+    }
+}
+
+/// The ready step in both files: the lab's rendered waiting script inline, run synchronously
+/// after the CustomScriptExtension (an explicit dependency, so it never starts before the
+/// provisioning it waits for), with Azure's bound above the script's own and a non-zero exit
+/// failing the deployment.
+#[test]
+fn both_files_end_with_the_ready_step_after_the_extension() {
+    let env = wcigen::render::environment().unwrap();
+    for lab in all_labs() {
+        let label = &lab.label;
+        let script = wcigen::render::ready_script(&env, &lab.view).unwrap();
+        assert!(
+            script.contains("$WaitMinutes = 60\n"),
+            "{label}: the stated bound"
+        );
+        // source.script is sent inline: keep it far below any request limit.
+        assert!(
+            script.len() < 8 * 1024,
+            "{label}: ready script is {} bytes",
+            script.len()
+        );
+        let arm = lab.json(ARM);
+        let model = compile_bicep(label, lab.text(BICEP));
+        for (which, resources) in [
+            ("arm", arm["resources"].as_array().unwrap().clone()),
+            ("bicep", model.resources.clone()),
+        ] {
+            let found: Vec<&Value> = resources
+                .iter()
+                .filter(|r| r["type"] == "Microsoft.Compute/virtualMachines/runCommands")
+                .collect();
+            assert_eq!(found.len(), 1, "{label} {which}: one run command");
+            let ready = found[0];
+            assert_eq!(
+                ready["name"],
+                json!("[format('{0}/{1}', variables('vmName'), variables('readyName'))]"),
+                "{label} {which}"
+            );
+            assert_eq!(
+                ready["properties"],
+                json!({
+                    "source": { "script": script },
+                    "asyncExecution": false,
+                    "timeoutInSeconds": wcigen::view::READY_TIMEOUT_MINUTES * 60,
+                    "treatFailureAsDeploymentFailure": true,
+                }),
+                "{label} {which}: ready step properties"
+            );
+            assert!(
+                ready["dependsOn"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("[resourceId('Microsoft.Compute/virtualMachines/extensions', variables('vmName'), variables('extensionName'))]")),
+                "{label} {which}: the ready step waits for the extension: {}",
+                ready["dependsOn"]
+            );
+            // The resource after the extension in the file, too.
+            let position = |ty: &str| resources.iter().position(|r| r["type"] == ty).unwrap();
+            assert!(
+                position("Microsoft.Compute/virtualMachines/runCommands")
+                    > position("Microsoft.Compute/virtualMachines/extensions"),
+                "{label} {which}"
+            );
+        }
+        assert_eq!(
+            arm["variables"]["readyName"],
+            json!("wcigen-ready"),
+            "{label}"
+        );
     }
 }
 

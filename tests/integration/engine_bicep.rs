@@ -1063,6 +1063,10 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
             "Microsoft.Compute/virtualMachines/extensions",
             format!("{}/{}", v.vm.name, v.names.extension),
         ),
+        (
+            "Microsoft.Compute/virtualMachines/runCommands",
+            format!("{}/wcigen-ready", v.vm.name),
+        ),
     ]);
     if v.auto_shutdown.enabled {
         expected.insert(
@@ -1182,6 +1186,25 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
             "{label}: no UEFI settings for Standard"
         );
     }
+    // The ready step: the rendered waiting script, run synchronously, with Azure's bound and a
+    // failing exit code failing the deployment.
+    let ready = one(snap, "Microsoft.Compute/virtualMachines/runCommands", label);
+    let env = wcigen::render::environment().unwrap();
+    let script = wcigen::render::ready_script(&env, v).unwrap();
+    let p = &ready["properties"];
+    assert_eq!(
+        p["source"],
+        json!({ "script": script }),
+        "{label}: ready script"
+    );
+    assert_eq!(p["asyncExecution"], json!(false), "{label}");
+    assert_eq!(
+        p["timeoutInSeconds"],
+        json!(wcigen::view::READY_TIMEOUT_MINUTES * 60),
+        "{label}"
+    );
+    assert_eq!(p["treatFailureAsDeploymentFailure"], json!(true), "{label}");
+    // (The snapshot predicts no dependsOn: azure_targets.rs checks the order in both templates.)
     let schedule = predicted(snap, "Microsoft.DevTestLab/schedules");
     if let [schedule] = schedule.as_slice() {
         let p = &schedule["properties"];

@@ -510,6 +510,53 @@ fn terraform_extension_runs_the_rendered_script_byte_for_byte() {
     }
 }
 
+/// The Terraform ready step: the same waiting script as Bicep and ARM, after the extension, with
+/// the create timeout (which the azurerm provider sends to Azure as `timeoutInSeconds`) equal to
+/// Azure's bound in the other targets.
+#[test]
+fn terraform_ends_with_the_ready_step_after_the_extension() {
+    let env = wcigen::render::environment().unwrap();
+    for lab in all_labs() {
+        let label = &lab.label;
+        let module = terraform(&lab);
+        let ready = module.the_block(
+            "resource",
+            &["azurerm_virtual_machine_run_command", "ready"],
+        );
+        let ctx = Context::new();
+        let source = find_block(ready.body(), "source", &[]).expect("a source block");
+        assert_eq!(
+            eval_string(expect_attr(source.body(), "script"), &ctx),
+            wcigen::render::ready_script(&env, &lab.view).unwrap(),
+            "{label}: ready script"
+        );
+        assert_eq!(
+            eval_string(expect_attr(ready.body(), "name"), &ctx),
+            "wcigen-ready",
+            "{label}"
+        );
+        assert_eq!(
+            code(expect_attr(ready.body(), "virtual_machine_id")),
+            "azurerm_windows_virtual_machine.lab.id",
+            "{label}"
+        );
+        assert_eq!(
+            code(expect_attr(ready.body(), "depends_on"))
+                .split_whitespace()
+                .collect::<String>(),
+            "[azurerm_virtual_machine_extension.provision]",
+            "{label}: the ready step waits for the extension"
+        );
+        let timeouts = find_block(ready.body(), "timeouts", &[]).expect("a timeouts block");
+        let create = eval_string(expect_attr(timeouts.body(), "create"), &ctx);
+        assert_eq!(
+            create,
+            format!("{}m", wcigen::view::READY_TIMEOUT_MINUTES),
+            "{label}: create timeout"
+        );
+    }
+}
+
 #[test]
 fn terraform_secrets_and_required_inputs() {
     for lab in all_labs() {

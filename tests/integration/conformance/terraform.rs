@@ -231,7 +231,19 @@ impl TfSchema {
             }
         }
         let mut resources = BTreeMap::new();
-        for (name, value) in root.iter().filter(|(k, _)| !k.starts_with('_')) {
+        // The lab's resources beyond the shared subset, in its format, with their provenance.
+        let supplement_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/reference/azurerm-supplement.json");
+        let supplement: Value = std::fs::read_to_string(&supplement_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| format!("cannot read {}", supplement_path.display()))?;
+        let supplement = supplement.as_object().cloned().unwrap_or_default();
+        for (name, value) in root
+            .iter()
+            .chain(supplement.iter())
+            .filter(|(k, _)| !k.starts_with('_'))
+        {
             let body = BlockSchema::from_json(value);
             let mut readable: BTreeSet<String> = value
                 .get("computed_attributes")

@@ -207,10 +207,12 @@ function New-StandInMachine {
         Appx           = @{}
         Certificates   = @()
         WinRmListeners = @()
-        Docker         = @{ Version = $null; DaemonAnswers = $true; StartFails = $false; SmokeTestPasses = $true; RunCount = 0 }
+        Docker         = @{ Version = $null; DaemonAnswers = $true; StartFails = $false; SmokeTestPasses = $true; SmokeTestFailsFirst = 0; RunCount = 0 }
         Downloads      = [System.Collections.Generic.List[string]]::new()
         Sleeps         = [System.Collections.Generic.List[double]]::new()
         Clock          = [DateTime]::Now
+        # Run after every (virtual) Start-Sleep: lets a test change the machine while a script waits.
+        OnSleep        = $null
         Restarts       = 0
         BootTime       = [DateTime]::new(2026, 1, 1, 6, 0, 0, [DateTimeKind]::Utc)
         RestartScheduled = $false
@@ -227,6 +229,20 @@ function New-StandInMachine {
 }
 
 function Get-StandInMachine { return $global:WcigenStandIn }
+
+function Get-StandInReadyScript {
+    <#
+    .SYNOPSIS
+        The ready step's waiting script exactly as Azure receives it (the Run Command's
+        source.script in the rendered ARM template), written to a file; returns its path.
+    #>
+    $arm = Get-Content -Raw -LiteralPath (Join-Path $global:WcigenStandIn.Out 'arm/azuredeploy.json') | ConvertFrom-Json
+    $command = @($arm.resources | Where-Object type -EQ 'Microsoft.Compute/virtualMachines/runCommands')
+    if ($command.Count -ne 1) { throw "The ARM template has $($command.Count) run commands" }
+    $path = Join-Path $global:WcigenStandIn.Root 'ready.ps1'
+    [IO.File]::WriteAllText($path, [string]$command[0].properties.source.script, (New-Object System.Text.UTF8Encoding($true)))
+    return $path
+}
 
 function Remove-StandInMachine {
     if ($null -ne $global:WcigenStandIn) {
@@ -508,6 +524,7 @@ $global:WcigenStandInIntercepts = [ordered]@{
         $seconds = if ($Bound.ContainsKey('Milliseconds')) { [double]$Bound['Milliseconds'] / 1000 } else { [double]$Bound['Seconds'] }
         $global:WcigenStandIn.Sleeps.Add($seconds)
         $global:WcigenStandIn.Clock = $global:WcigenStandIn.Clock.AddSeconds($seconds)
+        if ($null -ne $global:WcigenStandIn.OnSleep) { & $global:WcigenStandIn.OnSleep }
         return , @()
     }
     'Microsoft.PowerShell.Core\Get-Command'            = {
@@ -892,11 +909,11 @@ function Invoke-StandInDockerCli {
         'version' { "Client: Docker Engine - Community`n Version: $($m.Docker.Version)"; $global:LASTEXITCODE = 0 }
         'run' {
             $m.Docker.RunCount++
-            if ($m.Docker.SmokeTestPasses) { 'Microsoft Windows [Version 10.0.20348.2582]'; $global:LASTEXITCODE = 0 }
+            if ($m.Docker.SmokeTestPasses -and $m.Docker.RunCount -gt $m.Docker.SmokeTestFailsFirst) { 'Microsoft Windows [Version 10.0.20348.2582]'; $global:LASTEXITCODE = 0 }
             else { Write-Error 'docker: Error response from daemon: hcs::CreateComputeSystem: The virtual machine could not be started.' -ErrorAction Continue; $global:LASTEXITCODE = 125 }
         }
         default { $global:LASTEXITCODE = 0 }
     }
 }
 
-Export-ModuleMember -Function New-StandInMachine, Get-StandInStep, Get-StandInMachine, Remove-StandInMachine, Invoke-StandInScript, Invoke-OnStandIn, Restart-StandInMachine, Invoke-StandInTask, Get-StandInState, Get-StandInLog, Get-StandInPath, New-StandInFile, Set-StandInDownload, Get-MachinePathValue, Install-StandInDocker, Start-StandInServer, Stop-StandInServer, Get-WcigenBinary, Get-FixturePath
+Export-ModuleMember -Function New-StandInMachine, Get-StandInReadyScript, Get-StandInStep, Get-StandInMachine, Remove-StandInMachine, Invoke-StandInScript, Invoke-OnStandIn, Restart-StandInMachine, Invoke-StandInTask, Get-StandInState, Get-StandInLog, Get-StandInPath, New-StandInFile, Set-StandInDownload, Get-MachinePathValue, Install-StandInDocker, Start-StandInServer, Stop-StandInServer, Get-WcigenBinary, Get-FixturePath
