@@ -55,6 +55,27 @@ fn generated_readme_gives_the_labs_own_commands() {
             "{}: the source-address parameter is asked for exactly when the lab lists none",
             example.display()
         );
+        // The security type: how each target expresses it, and what to check where a target
+        // cannot say Standard.
+        let standard = spec.vm.security_type == wcigen::model::SecurityType::Standard;
+        for needle in [
+            "securityType: Standard",
+            "Microsoft.Compute/TrustedLaunchByDefaultPreview",
+            "--query securityProfile",
+        ] {
+            assert_eq!(
+                readme.contains(needle),
+                standard,
+                "{}: {needle:?} is said exactly for a Standard lab",
+                example.display()
+            );
+        }
+        assert_eq!(
+            readme.contains("`securityType: TrustedLaunch` with both UEFI settings"),
+            !standard,
+            "{}",
+            example.display()
+        );
         // What `*` means at deploy time, said where the sources are asked for.
         assert_eq!(
             readme.contains("`[\"*\"]` alone opens the ports to the whole internet"),
