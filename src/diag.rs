@@ -1014,39 +1014,6 @@ pub fn render_json(diagnostics: &[ResolvedDiagnostic]) -> String {
     serde_json::to_string_pretty(diagnostics).unwrap_or_else(|_| "[]".into()) + "\n"
 }
 
-#[cfg(test)]
-mod tests {
-    use super::{source_window, SOURCE_LINE_LIMIT, SOURCE_WINDOW};
-
-    #[test]
-    fn short_lines_are_shown_whole() {
-        assert_eq!(source_window("a:\tb", 4), ("a: b".to_string(), 3));
-        let limit = "x".repeat(SOURCE_LINE_LIMIT);
-        assert_eq!(source_window(&limit, 150), (limit.clone(), 149));
-    }
-
-    #[test]
-    fn long_lines_are_cut_around_the_caret() {
-        let line: String = (0..500)
-            .map(|i| char::from(b'a' + (i % 26) as u8))
-            .collect();
-        // Near the start: no leading mark.
-        let (shown, at) = source_window(&line, 5);
-        assert_eq!((shown.chars().count(), at), (SOURCE_WINDOW + 1, 4));
-        assert!(shown.ends_with('…') && !shown.starts_with('…'));
-        // In the middle: the caret still points at the same character.
-        let (shown, at) = source_window(&line, 300);
-        assert!(shown.starts_with('…') && shown.ends_with('…'));
-        assert_eq!(shown.chars().nth(at), line.chars().nth(299));
-        // At and past the end: no trailing mark, no panic.
-        let (shown, at) = source_window(&line, 500);
-        assert!(!shown.ends_with('…'));
-        assert_eq!(shown.chars().nth(at), line.chars().nth(499));
-        let (_, at) = source_window(&line, 900);
-        assert!(at > SOURCE_WINDOW);
-    }
-}
-
 // --- the output folder: reading, writing and `render --check` (issue 14) ---
 
 /// What a path that is not a regular file is, as a noun phrase.
@@ -1167,4 +1134,37 @@ pub fn drift_help(drift: &[crate::output::Drift], lab: &str, out: &str) -> Strin
         text.push_str("help: replace links and special files with the rendered files (`wcigen render` refuses to write through links)\n");
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{source_window, SOURCE_LINE_LIMIT, SOURCE_WINDOW};
+
+    #[test]
+    fn short_lines_are_shown_whole() {
+        assert_eq!(source_window("a:\tb", 4), ("a: b".to_string(), 3));
+        let limit = "x".repeat(SOURCE_LINE_LIMIT);
+        assert_eq!(source_window(&limit, 150), (limit.clone(), 149));
+    }
+
+    #[test]
+    fn long_lines_are_cut_around_the_caret() {
+        let line: String = (0..500)
+            .map(|i| char::from(b'a' + (i % 26) as u8))
+            .collect();
+        // Near the start: no leading mark.
+        let (shown, at) = source_window(&line, 5);
+        assert_eq!((shown.chars().count(), at), (SOURCE_WINDOW + 1, 4));
+        assert!(shown.ends_with('…') && !shown.starts_with('…'));
+        // In the middle: the caret still points at the same character.
+        let (shown, at) = source_window(&line, 300);
+        assert!(shown.starts_with('…') && shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(at), line.chars().nth(299));
+        // At and past the end: no trailing mark, no panic.
+        let (shown, at) = source_window(&line, 500);
+        assert!(!shown.ends_with('…'));
+        assert_eq!(shown.chars().nth(at), line.chars().nth(499));
+        let (_, at) = source_window(&line, 900);
+        assert!(at > SOURCE_WINDOW);
+    }
 }

@@ -394,14 +394,11 @@ fn move_into_place(
 
 /// A manifest entry is only trusted when it cannot escape the folder.
 fn is_safe_relative(path: &str) -> bool {
+    // An empty first segment is a leading `/`; `:` would be a Windows drive or stream.
     !path.is_empty()
-        && !path.starts_with('/')
-        && !path.contains('\\')
-        && !path.contains('\0')
-        && !(path.len() >= 2 && path.as_bytes()[1] == b':')
         && path
             .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..")
+            .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains(['\\', '\0', ':']))
 }
 
 /// One difference between rendered files and a folder. The wording is in `diag.rs`.

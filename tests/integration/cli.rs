@@ -435,3 +435,58 @@ fn concurrent_renders_leave_exactly_one_complete_render() {
     eprintln!("concurrent renders: {lost} of 48 runs found the folder locked");
     let _ = std::fs::remove_dir_all(&tmp);
 }
+
+/// The wording of the output-folder errors, the `--check` report lines and the reader's
+/// diagnostics for files that are not regular files (issue 14), pinned by one snapshot.
+#[test]
+fn output_folder_and_reader_messages() {
+    use wcigen::diag::{self, Diagnostic, DiagnosticKind};
+    use wcigen::output::{Drift, WriteError};
+    use wcigen::source::{FileKind, ReadError};
+    let out = PathBuf::from("out");
+    let errors = [
+        WriteError::Foreign(vec!["powershell/provision.ps1".into()]),
+        WriteError::OutDirLink(out.clone()),
+        WriteError::OutDirNotFolder(out.clone()),
+        WriteError::Link(out.clone(), "bicep".into()),
+        WriteError::ManifestEntry(out.clone(), "../x".into()),
+        WriteError::Manifest(out.clone(), ReadError::NotRegular(FileKind::Fifo)),
+        WriteError::Manifest(out.clone(), ReadError::TooLarge(2_000_000)),
+        WriteError::Manifest(out.clone(), ReadError::NotUtf8(7)),
+        WriteError::Locked(out.clone()),
+    ];
+    let mut text = String::new();
+    for e in &errors {
+        text.push_str(&format!("error: {e}\n"));
+    }
+    let drift = [
+        Drift::Missing("a.tf".into()),
+        Drift::Changed("b.tf".into(), 3),
+        Drift::Stale("c.tf".into()),
+        Drift::Extra("terraform/override.tf".into()),
+        Drift::NotAFile("bicep".into(), FileKind::Symlink),
+        Drift::NotAFile("arm/azuredeploy.json".into(), FileKind::Fifo),
+        Drift::Unreadable("README.md".into(), std::io::ErrorKind::PermissionDenied),
+    ];
+    for d in &drift {
+        text.push_str(&diag::drift_line(d));
+    }
+    text.push_str(&diag::drift_help(&drift, "lab.yaml", "out"));
+    let kinds = [
+        FileKind::Fifo,
+        FileKind::Socket,
+        FileKind::Device,
+        FileKind::Symlink,
+        FileKind::Other,
+    ];
+    let mut diagnostics: Vec<Diagnostic> = kinds
+        .iter()
+        .map(|kind| Diagnostic::file(DiagnosticKind::FileNotRegular { kind: *kind }))
+        .collect();
+    diagnostics.push(diag::prices_read_error(&ReadError::NotRegular(
+        FileKind::Device,
+    )));
+    let resolved = diag::resolve("lab.yaml", &Default::default(), &diagnostics);
+    text.push_str(&diag::render_human(None, &resolved, false));
+    insta::assert_snapshot!("output_folder_and_reader_messages", text);
+}
