@@ -49,10 +49,12 @@ enum Command {
         /// Render only these targets (repeatable); default: all.
         #[arg(short, long = "target", value_name = "TARGET")]
         targets: Vec<Target>,
-        /// Replace files in the output folder that wcigen did not write.
+        /// Replace files in the output folder that wcigen did not write (never a symbolic link:
+        /// nothing outside the output folder is ever touched).
         #[arg(long)]
         force: bool,
-        /// Compare with the output folder instead of writing; exit 1 when they differ.
+        /// Compare with the output folder instead of writing; exit 1 when they differ, or when
+        /// the folder holds files the tools would load that wcigen did not write.
         #[arg(long)]
         check: bool,
         /// Diagnostics format.

@@ -615,6 +615,20 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A file whose size says 0 but that has (or grows) content is still cut at the limit + 1:
+    /// the bound does not trust the size the file system reports.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_reader_does_not_trust_the_reported_size() {
+        let path = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 0);
+        assert_eq!(read_prefix(path, 4, Links::Follow).unwrap().len(), 5);
+        assert!(matches!(
+            read_bounded(path, 4, Links::Follow),
+            Err(ReadError::TooLarge(5))
+        ));
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_reader_refuses_fifos_devices_sockets_and_refused_links_without_blocking() {
