@@ -49,10 +49,12 @@ enum Command {
         /// Render only these targets (repeatable); default: all.
         #[arg(short, long = "target", value_name = "TARGET")]
         targets: Vec<Target>,
-        /// Replace files in the output folder that wcigen did not write.
+        /// Replace files in the output folder that wcigen did not write (never a symbolic link:
+        /// nothing outside the output folder is ever touched).
         #[arg(long)]
         force: bool,
-        /// Compare with the output folder instead of writing; exit 1 when they differ.
+        /// Compare with the output folder instead of writing; exit 1 when they differ, or when
+        /// the folder holds files the tools would load that wcigen did not write.
         #[arg(long)]
         check: bool,
         /// Diagnostics format.
@@ -318,7 +320,13 @@ fn render_cmd(lab: &Path, out: &Path, flags: &RenderFlags) -> ExitCode {
         }
     };
     if check {
-        let drift = output::check(out, &files);
+        let drift = match output::check(out, &files) {
+            Ok(drift) => drift,
+            Err(e) => {
+                print_stderr(&format!("error: {e}\n"));
+                return ExitCode::from(1);
+            }
+        };
         if drift.is_empty() {
             print_stderr(&format!(
                 "{}: {} file(s) up to date\n",
@@ -334,20 +342,12 @@ fn render_cmd(lab: &Path, out: &Path, flags: &RenderFlags) -> ExitCode {
             lab.display()
         );
         for d in &drift {
-            match d {
-                output::Drift::Missing(p) => text.push_str(&format!("  missing  {p}\n")),
-                output::Drift::Changed(p, line) => text.push_str(&format!(
-                    "  changed  {p} (first difference at line {line})\n"
-                )),
-                output::Drift::Stale(p) => {
-                    text.push_str(&format!("  stale    {p} (no longer rendered)\n"))
-                }
-            }
+            text.push_str(&diag::drift_line(d));
         }
-        text.push_str(&format!(
-            "help: run `wcigen render {} -o {}` and commit the result\n",
-            lab.display(),
-            out.display()
+        text.push_str(&diag::drift_help(
+            &drift,
+            &lab.display().to_string(),
+            &out.display().to_string(),
         ));
         print_stderr(&text);
         return ExitCode::from(1);
@@ -365,12 +365,37 @@ fn render_cmd(lab: &Path, out: &Path, flags: &RenderFlags) -> ExitCode {
 }
 
 fn init_cmd(path: &Path, force: bool) -> ExitCode {
-    if path.exists() && !force {
-        print_stderr(&format!(
-            "error: {} already exists\n   = help: pass --force to overwrite it\n",
-            path.display()
-        ));
-        return ExitCode::from(1);
+    // `symlink_metadata`: a dangling link "does not exist" for `exists()`, but writing to it
+    // would create the file it points to, wherever that is.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !force {
+            let what = if meta.file_type().is_symlink() {
+                match std::fs::read_link(path) {
+                    Ok(target) => format!(" (a symbolic link to {})", target.display()),
+                    Err(_) => " (a symbolic link)".into(),
+                }
+            } else {
+                String::new()
+            };
+            print_stderr(&format!(
+                "error: {} already exists{what}\n   = help: pass --force to overwrite it\n",
+                path.display()
+            ));
+            return ExitCode::from(1);
+        }
+        // Even with --force, only a regular file (or a link to one) is overwritten: writing to a
+        // FIFO would block, to a device would be harmful.
+        if let Some(kind) = std::fs::metadata(path)
+            .ok()
+            .and_then(|m| wcigen::source::FileKind::of(&m))
+        {
+            print_stderr(&format!(
+                "error: {} is {}, not a regular file; not overwritten\n",
+                path.display(),
+                diag::file_kind(kind)
+            ));
+            return ExitCode::from(1);
+        }
     }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         if let Err(e) = std::fs::create_dir_all(parent) {

@@ -39,6 +39,9 @@ pub enum DiagnosticKind {
     FileUnreadable {
         reason: String,
     },
+    FileNotRegular {
+        kind: crate::source::FileKind,
+    },
     YamlSyntax {
         reason: String,
     },
@@ -331,7 +334,7 @@ fn fetch_prices_command(size: &str, region: &str) -> String {
 fn price_field_expectation(field: crate::prices::PriceField) -> &'static str {
     use crate::prices::PriceField as F;
     match field {
-        F::RetailPrice => "a positive number",
+        F::RetailPrice => "a positive number of at most 1000000 (per hour)",
         F::CurrencyCode => "a three-letter currency code such as `USD`",
         F::EffectiveStartDate => "a date such as `2024-01-01T00:00:00Z`",
     }
@@ -349,6 +352,7 @@ pub fn prices_read_error(error: &crate::source::ReadError) -> Diagnostic {
             crate::source::MAX_LAB_BYTES
         ),
         E::NotUtf8(offset) => format!("it is not UTF-8 text (byte {offset})"),
+        E::NotRegular(kind) => format!("it is {}, not a regular file", file_kind(*kind)),
         E::Io(e) => e.kind().to_string(),
     };
     Diagnostic::file(DiagnosticKind::PricesFileUnreadable { reason })
@@ -377,6 +381,7 @@ impl DiagnosticKind {
             K::FileTooLarge { .. } => "file-too-large",
             K::FileNotUtf8 { .. } => "file-not-utf8",
             K::FileUnreadable { .. } => "file-unreadable",
+            K::FileNotRegular { .. } => "file-not-regular",
             K::YamlSyntax { .. } => "yaml-syntax",
             K::YamlNotMapping => "yaml-not-mapping",
             K::YamlNonStringKey => "yaml-non-string-key",
@@ -473,6 +478,9 @@ impl DiagnosticKind {
                 format!("lab file is not UTF-8 text (first bad byte at offset {offset})")
             }
             K::FileUnreadable { reason } => format!("cannot read the lab file: {reason}"),
+            K::FileNotRegular { kind } => {
+                format!("the lab path is {}, not a regular file", file_kind(*kind))
+            }
             K::YamlSyntax { reason } => format!("invalid YAML: {reason}"),
             K::YamlNotMapping => "the lab must be a YAML mapping (key: value pairs)".into(),
             K::YamlNonStringKey => "mapping keys must be strings".into(),
@@ -630,6 +638,7 @@ impl DiagnosticKind {
             K::FileTooLarge { .. } => "a lab file is a few kilobytes; pass the lab's YAML file".into(),
             K::FileNotUtf8 { .. } => "save the file as UTF-8".into(),
             K::FileUnreadable { .. } => "check the file's permissions".into(),
+            K::FileNotRegular { .. } => "save the lab as a regular file and pass its path (wcigen reads no pipe, device or socket)".into(),
             K::YamlSyntax { .. } => "fix the YAML at this position (indent with spaces, not tabs; quote values containing `: ` or `#`)".into(),
             K::YamlNotMapping => "start from `wcigen init`, which writes a complete example".into(),
             K::YamlNonStringKey => "write the key as a string".into(),
@@ -1003,6 +1012,128 @@ impl ResolvedDiagnostic {
 #[must_use]
 pub fn render_json(diagnostics: &[ResolvedDiagnostic]) -> String {
     serde_json::to_string_pretty(diagnostics).unwrap_or_else(|_| "[]".into()) + "\n"
+}
+
+// --- the output folder: reading, writing and `render --check` (issue 14) ---
+
+/// What a path that is not a regular file is, as a noun phrase.
+#[must_use]
+pub fn file_kind(kind: crate::source::FileKind) -> &'static str {
+    use crate::source::FileKind as F;
+    match kind {
+        F::Fifo => "a FIFO (named pipe)",
+        F::Socket => "a socket",
+        F::Device => "a device",
+        F::Symlink => "a symbolic link",
+        F::Directory => "a directory",
+        F::Other => "a special file",
+    }
+}
+
+fn read_problem(error: &crate::source::ReadError) -> String {
+    use crate::source::ReadError as E;
+    match error {
+        E::NotFound => "no such file".into(),
+        E::IsDirectory => "it is a directory".into(),
+        E::NotRegular(kind) => format!("it is {}, not a regular file", file_kind(*kind)),
+        E::TooLarge(bytes) => format!(
+            "it has {bytes} bytes, more than the {} bytes a manifest may have",
+            crate::source::MAX_LAB_BYTES
+        ),
+        E::NotUtf8(offset) => format!("it is not UTF-8 text (byte {offset})"),
+        E::Io(e) => e.kind().to_string(),
+    }
+}
+
+impl std::fmt::Display for crate::output::WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::output::{WriteError as W, MANIFEST};
+        match self {
+            W::Foreign(paths) => write!(
+                f,
+                "refusing to overwrite files wcigen did not write: {} (use --force to replace them)",
+                paths.join(", ")
+            ),
+            W::Io(path, e) => write!(f, "cannot write {}: {e}", path.display()),
+            W::OutDirLink(out) => write!(
+                f,
+                "the output folder {} is a symbolic link; wcigen writes only into a real folder\n   = help: pass the folder the link points to (`-o \"$(realpath {})\"`) if that is where the files belong, or remove the link",
+                out.display(),
+                out.display()
+            ),
+            W::OutDirNotFolder(out) => write!(
+                f,
+                "the output folder {} exists and is not a folder\n   = help: pass another `-o` folder",
+                out.display()
+            ),
+            W::Link(out, rel) => write!(
+                f,
+                "refusing to write through {}/{rel}: it is a symbolic link, and wcigen never writes, replaces or deletes anything outside the output folder\n   = help: replace the link with a real folder or file (`--force` does not apply to links)",
+                out.display()
+            ),
+            W::ManifestEntry(out, entry) => write!(
+                f,
+                "{}/{MANIFEST} lists `{entry}`, a path outside the output folder; refusing to touch anything\n   = help: the manifest was edited; delete it and render again with `--force`",
+                out.display()
+            ),
+            W::Manifest(out, e) => write!(
+                f,
+                "cannot use {}/{MANIFEST}: {}\n   = help: delete it and render again with `--force`",
+                out.display(),
+                read_problem(e)
+            ),
+            W::Locked(out) => write!(
+                f,
+                "another wcigen is writing into {} (it holds the folder's lock)\n   = help: wait for it to finish and run again",
+                out.display()
+            ),
+        }
+    }
+}
+
+/// One line of the `render --check` report.
+#[must_use]
+pub fn drift_line(drift: &crate::output::Drift) -> String {
+    use crate::output::Drift as D;
+    match drift {
+        D::Missing(p) => format!("  missing  {p}\n"),
+        D::Changed(p, line) => format!("  changed  {p} (first difference at line {line})\n"),
+        D::Stale(p) => format!("  stale    {p} (no longer rendered)\n"),
+        D::Extra(p) => {
+            format!("  extra    {p} (the tools would load it; wcigen did not write it)\n")
+        }
+        D::NotAFile(p, kind) => format!(
+            "  not-file {p} (is {}; wcigen writes regular files)\n",
+            file_kind(*kind)
+        ),
+        D::Unreadable(p, kind) => format!("  unread   {p} ({kind})\n"),
+    }
+}
+
+/// The closing advice of a failed `render --check`.
+#[must_use]
+pub fn drift_help(drift: &[crate::output::Drift], lab: &str, out: &str) -> String {
+    let mut text = format!("help: run `wcigen render {lab} -o {out}` and commit the result\n");
+    if drift
+        .iter()
+        .any(|d| matches!(d, crate::output::Drift::Extra(_)))
+    {
+        text.push_str(&format!(
+            "help: remove the extra files from {out} (wcigen allows only {} besides its own)\n",
+            crate::output::USER_FILES
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+    }
+    if drift
+        .iter()
+        .any(|d| matches!(d, crate::output::Drift::NotAFile(..)))
+    {
+        text.push_str("help: replace links and special files with the rendered files (`wcigen render` refuses to write through links)\n");
+    }
+    text
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub fn read_lab(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
         Box::new(Diagnostic::file(match e {
             ReadError::NotFound => DiagnosticKind::FileNotFound,
             ReadError::IsDirectory => DiagnosticKind::FileIsDirectory,
+            ReadError::NotRegular(kind) => DiagnosticKind::FileNotRegular { kind },
             ReadError::TooLarge(bytes) => DiagnosticKind::FileTooLarge {
                 bytes,
                 limit: source::MAX_LAB_BYTES,

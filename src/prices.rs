@@ -123,6 +123,9 @@ impl PriceField {
     }
 }
 
+/// The highest hourly price accepted, in any currency.
+pub const MAX_PRICE_PER_HOUR: f64 = 1_000_000.0;
+
 /// Millionths of a currency unit: the list states prices to six decimals.
 const MICROS: u64 = 1_000_000;
 
@@ -262,6 +265,14 @@ pub fn estimate(source: &SourceFile, lab: &ValidLab) -> Result<HourlyPrice, Vec<
         return Err(vec![field_problem(
             PriceField::RetailPrice,
             item.retail_price.map(|p| p.to_string()),
+        )]);
+    }
+    // A figure no VM costs (the largest cost some hundred dollars an hour, a few hundred thousand
+    // in the weakest currency the API offers) is a broken file, not a price to cap.
+    if item.retail_price.is_some_and(|p| p > MAX_PRICE_PER_HOUR) {
+        return Err(vec![field_problem(
+            PriceField::RetailPrice,
+            item.retail_price.map(|p| format!("{p:e}")),
         )]);
     }
     if let Some((other, o)) = matches[1..].iter().find(|(_, o)| {

@@ -351,12 +351,157 @@ pub enum ReadError {
     NotFound,
     /// The path is a directory.
     IsDirectory,
-    /// The file is larger than [`MAX_LAB_BYTES`].
+    /// The path is something other than a regular file or a directory (a FIFO, a device, a
+    /// socket; or a symbolic link where links are refused).
+    NotRegular(FileKind),
+    /// The file is larger than the limit (more than [`MAX_LAB_BYTES`] for labs and price files);
+    /// the size seen (at least the limit + 1 when the file grows while read).
     TooLarge(u64),
     /// The file is not UTF-8 text; the byte offset of the first bad byte.
     NotUtf8(usize),
     /// Any other I/O failure.
     Io(std::io::Error),
+}
+
+/// What a path is when it is not a regular file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A FIFO (named pipe).
+    Fifo,
+    /// A Unix socket.
+    Socket,
+    /// A block or character device.
+    Device,
+    /// A symbolic link (only where links are refused).
+    Symlink,
+    /// A directory.
+    Directory,
+    /// Anything else that is not a regular file.
+    Other,
+}
+
+impl FileKind {
+    /// What `meta` is, or `None` for a regular file.
+    #[must_use]
+    pub fn of(meta: &std::fs::Metadata) -> Option<Self> {
+        let t = meta.file_type();
+        if t.is_file() {
+            return None;
+        }
+        if t.is_symlink() {
+            return Some(Self::Symlink);
+        }
+        if t.is_dir() {
+            return Some(Self::Directory);
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt as _;
+            if t.is_fifo() {
+                return Some(Self::Fifo);
+            }
+            if t.is_socket() {
+                return Some(Self::Socket);
+            }
+            if t.is_block_device() || t.is_char_device() {
+                return Some(Self::Device);
+            }
+        }
+        Some(Self::Other)
+    }
+}
+
+/// Whether a read follows a symbolic link at the path's last component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// Follow it (the lab and price files a user names).
+    Follow,
+    /// Refuse it as [`FileKind::Symlink`] (files inside the output folder).
+    Refuse,
+}
+
+/// Read at most `limit` + 1 bytes of a regular file, never blocking.
+///
+/// The one reader for every file wcigen reads (labs, price files, the manifest and the files
+/// `render --check` compares). It refuses what is not a regular file before opening it (so a
+/// FIFO or a device is never opened for reading in the normal case), opens with `O_NONBLOCK`
+/// (so a FIFO swapped in between the check and the open does not block either) and checks the
+/// opened handle again, then reads at most `limit` + 1 bytes (so a file that grows while read,
+/// or lies about its size, cannot make wcigen read without end). The answer is shorter than
+/// `limit` + 1 bytes exactly when the whole file was read.
+///
+/// # Errors
+/// [`ReadError::NotFound`], [`ReadError::IsDirectory`], [`ReadError::NotRegular`] or
+/// [`ReadError::Io`].
+pub fn read_prefix(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read as _;
+    let not_found = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        _ => ReadError::Io(e),
+    };
+    let meta = match links {
+        Links::Follow => std::fs::metadata(path),
+        Links::Refuse => std::fs::symlink_metadata(path),
+    }
+    .map_err(not_found)?;
+    let refuse = |kind| match kind {
+        FileKind::Directory => ReadError::IsDirectory,
+        other => ReadError::NotRegular(other),
+    };
+    if let Some(kind) = FileKind::of(&meta) {
+        return Err(refuse(kind));
+    }
+    let file = open_nonblocking(path, links).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::NotFound,
+        // O_NOFOLLOW on a link that replaced the file since the check.
+        _ if links == Links::Refuse
+            && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) =>
+        {
+            ReadError::NotRegular(FileKind::Symlink)
+        }
+        _ => ReadError::Io(e),
+    })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if let Some(kind) = FileKind::of(&meta) {
+        return Err(refuse(kind));
+    }
+    let capacity = meta.len().min(limit).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    Ok(bytes)
+}
+
+/// [`read_prefix`], refusing a file of more than `limit` bytes.
+///
+/// # Errors
+/// As [`read_prefix`], and [`ReadError::TooLarge`].
+pub fn read_bounded(path: &Path, limit: u64, links: Links) -> Result<Vec<u8>, ReadError> {
+    let bytes = read_prefix(path, limit, links)?;
+    if bytes.len() as u64 > limit {
+        let seen = std::fs::metadata(path).map_or(0, |m| m.len());
+        return Err(ReadError::TooLarge(seen.max(bytes.len() as u64)));
+    }
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path, links: Links) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut flags = libc::O_NONBLOCK | libc::O_NOCTTY;
+    if links == Links::Refuse {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path, _links: Links) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
 }
 
 impl SourceFile {
@@ -365,17 +510,7 @@ impl SourceFile {
     /// # Errors
     /// A [`ReadError`] saying why the file cannot be used.
     pub fn read(path: &Path) -> Result<Self, ReadError> {
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound,
-            _ => ReadError::Io(e),
-        })?;
-        if meta.is_dir() {
-            return Err(ReadError::IsDirectory);
-        }
-        if meta.len() > MAX_LAB_BYTES {
-            return Err(ReadError::TooLarge(meta.len()));
-        }
-        let bytes = std::fs::read(path).map_err(ReadError::Io)?;
+        let bytes = read_bounded(path, MAX_LAB_BYTES, Links::Follow)?;
         Self::from_bytes(path, bytes)
     }
 
@@ -442,5 +577,124 @@ mod tests {
         let index = SpanIndex::build("vm:\n  name: x\n");
         let span = index.lookup(&FieldPath::parse("vm.size")).unwrap();
         assert_eq!(span.key.unwrap().0, Position { line: 1, column: 1 });
+    }
+
+    fn temp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wcigen-source-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_reader_reads_at_most_the_limit_and_one_byte() {
+        let dir = temp("limit");
+        let path = dir.join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        assert_eq!(read_prefix(&path, 4, Links::Follow).unwrap(), b"01234");
+        assert_eq!(
+            read_prefix(&path, 10, Links::Follow).unwrap(),
+            b"0123456789"
+        );
+        assert_eq!(
+            read_bounded(&path, 10, Links::Follow).unwrap(),
+            b"0123456789"
+        );
+        assert!(matches!(
+            read_bounded(&path, 9, Links::Follow),
+            Err(ReadError::TooLarge(10))
+        ));
+        assert!(matches!(
+            read_bounded(&dir.join("nope"), 9, Links::Follow),
+            Err(ReadError::NotFound)
+        ));
+        assert!(matches!(
+            read_bounded(&dir, 9, Links::Follow),
+            Err(ReadError::IsDirectory)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file whose size says 0 but that has (or grows) content is still cut at the limit + 1:
+    /// the bound does not trust the size the file system reports.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_reader_does_not_trust_the_reported_size() {
+        let path = Path::new("/proc/self/status");
+        assert_eq!(std::fs::metadata(path).unwrap().len(), 0);
+        assert_eq!(read_prefix(path, 4, Links::Follow).unwrap().len(), 5);
+        assert!(matches!(
+            read_bounded(path, 4, Links::Follow),
+            Err(ReadError::TooLarge(5))
+        ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_reader_refuses_fifos_devices_sockets_and_refused_links_without_blocking() {
+        use std::os::unix::fs::symlink;
+        let dir = temp("special");
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let socket = dir.join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        symlink(&fifo, dir.join("to-fifo")).unwrap();
+        symlink("/dev/zero", dir.join("to-zero")).unwrap();
+        std::fs::write(dir.join("file"), "text").unwrap();
+        symlink(dir.join("file"), dir.join("to-file")).unwrap();
+        symlink(dir.join("nothing"), dir.join("dangling")).unwrap();
+        for links in [Links::Follow, Links::Refuse] {
+            for (name, kind) in [("fifo", FileKind::Fifo), ("socket", FileKind::Socket)] {
+                assert!(
+                    matches!(read_bounded(&dir.join(name), 100, links), Err(ReadError::NotRegular(k)) if k == kind),
+                    "{name}"
+                );
+            }
+            assert!(matches!(
+                read_bounded(Path::new("/dev/zero"), 100, links),
+                Err(ReadError::NotRegular(FileKind::Device))
+            ));
+        }
+        // Links: followed to what they name, or refused as links.
+        assert!(matches!(
+            read_bounded(&dir.join("to-fifo"), 100, Links::Follow),
+            Err(ReadError::NotRegular(FileKind::Fifo))
+        ));
+        assert!(matches!(
+            read_bounded(&dir.join("to-zero"), 100, Links::Follow),
+            Err(ReadError::NotRegular(FileKind::Device))
+        ));
+        assert_eq!(
+            read_bounded(&dir.join("to-file"), 100, Links::Follow).unwrap(),
+            b"text"
+        );
+        assert!(matches!(
+            read_bounded(&dir.join("dangling"), 100, Links::Follow),
+            Err(ReadError::NotFound)
+        ));
+        for name in ["to-fifo", "to-zero", "to-file", "dangling"] {
+            assert!(
+                matches!(
+                    read_bounded(&dir.join(name), 100, Links::Refuse),
+                    Err(ReadError::NotRegular(FileKind::Symlink))
+                ),
+                "{name}"
+            );
+        }
+        // A FIFO swapped in after the check is opened without waiting for a writer, and the
+        // opened handle's own metadata shows what it is.
+        let handle = open_nonblocking(&fifo, Links::Refuse).unwrap();
+        assert_eq!(
+            FileKind::of(&handle.metadata().unwrap()),
+            Some(FileKind::Fifo)
+        );
+        // The lab reader uses it.
+        assert!(matches!(
+            SourceFile::read(&fifo),
+            Err(ReadError::NotRegular(FileKind::Fifo))
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -547,3 +547,412 @@ fn fuzz_regressions_replay() {
     println!("replayed {} kept fuzz inputs", inputs.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+// --- The output folder and the readers ----------------------------------------------------------
+//
+// A second proptest builds random output-folder states (the previous render of one of two labs,
+// or none; links of rendered folders and files to a folder outside, dangling links, FIFOs, hard
+// links to files outside, hand-written manifests with entries that leave the folder, extra files
+// the tools would load, a staging folder that is a link, the output folder itself a link), then
+// renders into it (with or without `--force`) and checks it, in-process and (one case in eight)
+// through the binary. It also points the lab and price-file readers at FIFOs, devices, links,
+// folders and oversized files.
+//
+// * nothing outside the output folder changes (files, links and FIFOs there are compared byte by
+//   byte before and after);
+// * nothing blocks (every step has a time limit) or panics; the binary exits 0 or 1;
+// * a render that fails leaves the folder's files as they were; one that succeeds leaves a
+//   folder whose `--check` finds nothing but extra files the case put there.
+
+#[cfg(unix)]
+/// A step that shapes the output folder before the render.
+#[derive(Clone, Debug)]
+enum FolderOp {
+    /// A rendered folder (or a new one) becomes a link to the folder outside.
+    LinkDir(usize),
+    /// A rendered file becomes a link to a file outside (or a dangling link).
+    LinkFile(usize, bool),
+    /// A FIFO at a rendered file, the manifest, or an extra tool-loaded name.
+    Fifo(usize),
+    /// A rendered file becomes a hard link to a file outside.
+    HardLink(usize),
+    /// The manifest is rewritten with these entries.
+    Manifest(Vec<usize>),
+    /// An extra file (tool-loaded or allowed) in a rendered folder.
+    Extra(usize),
+    /// A rendered file is edited.
+    Edit(usize),
+    /// A rendered file is removed.
+    Remove(usize),
+    /// A folder named like a staging folder that is a link to the folder outside.
+    StagingLink,
+}
+
+#[cfg(unix)]
+#[derive(Clone, Debug)]
+struct FolderCase {
+    /// 0: no folder; 1, 2: the previous render of lab 0 or 1.
+    previous: usize,
+    /// The output folder itself is a link to the folder outside.
+    out_is_link: bool,
+    ops: Vec<FolderOp>,
+    lab: usize,
+    force: bool,
+    /// What the lab and price readers are pointed at.
+    reader: usize,
+}
+
+#[cfg(unix)]
+const SUBFOLDERS: [&str; 6] = ["powershell", "bicep", "arm", "terraform", "packer", "new"];
+#[cfg(unix)]
+const EXTRA_NAMES: [&str; 8] = [
+    "terraform/override.tf",
+    "terraform/x.auto.tfvars",
+    "terraform/terraform.tfvars",
+    "packer/lab.pkrvars.hcl",
+    "bicep/bicepconfig.json",
+    "terraform/.terraform.lock.hcl",
+    "notes.txt",
+    "packer/more.pkr.hcl",
+];
+
+#[cfg(unix)]
+fn folder_op_strategy() -> BoxedStrategy<FolderOp> {
+    prop_oneof![
+        (0..SUBFOLDERS.len()).prop_map(FolderOp::LinkDir),
+        (0..64usize, any::<bool>()).prop_map(|(i, d)| FolderOp::LinkFile(i, d)),
+        (0..64usize).prop_map(FolderOp::Fifo),
+        (0..64usize).prop_map(FolderOp::HardLink),
+        proptest::collection::vec(0..64usize, 0..6).prop_map(FolderOp::Manifest),
+        (0..EXTRA_NAMES.len()).prop_map(FolderOp::Extra),
+        (0..64usize).prop_map(FolderOp::Edit),
+        (0..64usize).prop_map(FolderOp::Remove),
+        Just(FolderOp::StagingLink),
+    ]
+    .boxed()
+}
+
+#[cfg(unix)]
+fn folder_case_strategy() -> BoxedStrategy<FolderCase> {
+    (
+        0..3usize,
+        proptest::bool::weighted(0.05),
+        proptest::collection::vec(folder_op_strategy(), 0..5),
+        0..2usize,
+        any::<bool>(),
+        0..8usize,
+    )
+        .prop_map(
+            |(previous, out_is_link, ops, lab, force, reader)| FolderCase {
+                previous,
+                out_is_link,
+                ops,
+                lab,
+                force,
+                reader,
+            },
+        )
+        .boxed()
+}
+
+#[cfg(unix)]
+/// Every non-folder entry under `dir` (links not followed): path → what it is and holds.
+fn tree_state(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(dir: &Path, rel: &str, out: &mut std::collections::BTreeMap<String, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".wcigen-staging-") {
+                continue;
+            }
+            let path = format!("{rel}/{name}");
+            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+            let t = meta.file_type();
+            if t.is_symlink() {
+                let target = std::fs::read_link(entry.path()).unwrap();
+                out.insert(path, format!("link to {}", target.display()));
+            } else if t.is_dir() {
+                walk(&entry.path(), &path, out);
+            } else if t.is_file() {
+                let bytes = std::fs::read(entry.path()).unwrap();
+                out.insert(path, String::from_utf8_lossy(&bytes).into_owned());
+            } else {
+                out.insert(path, "special".into());
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, "", &mut out);
+    out
+}
+
+#[cfg(unix)]
+/// Run `f` on another thread; a run that takes longer than the limit is a finding (it blocked).
+fn within<T: Send + 'static>(
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let result = catch_unwind(AssertUnwindSafe(f));
+        let _ = send.send(result);
+    });
+    match receive.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => Err(format!("{what} panicked")),
+        Err(_) => Err(format!("{what} blocked for 30 s")),
+    }
+}
+
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    crate::cli::mkfifo(path);
+}
+
+#[cfg(unix)]
+/// Build the case's folder under `root`; returns the output folder and the outside folder.
+fn build_folder(
+    root: &Path,
+    case: &FolderCase,
+    renders: &[Vec<wcigen::render::RenderedFile>; 2],
+) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::symlink;
+    let out = root.join("out");
+    let outside = root.join("outside");
+    std::fs::create_dir_all(outside.join("sub")).unwrap();
+    std::fs::write(outside.join("x.txt"), "outside").unwrap();
+    std::fs::write(outside.join("sub/y.tf"), "outside tf").unwrap();
+    if case.out_is_link {
+        symlink(&outside, &out).unwrap();
+    } else if case.previous > 0 {
+        wcigen::output::write(&out, &renders[case.previous - 1], false).unwrap();
+    }
+    let _ = std::fs::create_dir_all(&out);
+    let rendered = &renders[case.previous.saturating_sub(1)];
+    let pick = |i: usize| rendered[i % rendered.len()].path.clone();
+    let replace = |rel: &str| {
+        let path = out.join(rel);
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_dir() => {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            Ok(_) => {
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(_) => {}
+        }
+        path
+    };
+    for op in &case.ops {
+        match op {
+            FolderOp::LinkDir(i) => {
+                let _ = symlink(&outside, replace(SUBFOLDERS[*i]));
+            }
+            FolderOp::LinkFile(i, dangling) => {
+                let target = outside.join(if *dangling { "missing.txt" } else { "x.txt" });
+                let _ = symlink(target, replace(&pick(*i)));
+            }
+            FolderOp::Fifo(i) => {
+                let rel = match i % 3 {
+                    0 => pick(*i),
+                    1 => wcigen::output::MANIFEST.to_string(),
+                    _ => EXTRA_NAMES[i % EXTRA_NAMES.len()].to_string(),
+                };
+                let path = replace(&rel);
+                if path.parent().is_some_and(Path::is_dir) {
+                    mkfifo(&path);
+                }
+            }
+            FolderOp::HardLink(i) => {
+                let _ = std::fs::hard_link(outside.join("x.txt"), replace(&pick(*i)));
+            }
+            FolderOp::Manifest(entries) => {
+                let mut text = String::from("# hand-written\n");
+                for e in entries {
+                    let line = match e % 8 {
+                        0 | 1 => pick(*e),
+                        2 => "../outside/x.txt".to_string(),
+                        3 => outside.join("x.txt").display().to_string(),
+                        4 => "powershell/../../outside/x.txt".to_string(),
+                        5 => "new/x.txt".to_string(),
+                        6 => "new/sub/y.tf".to_string(),
+                        _ => "./README.md".to_string(),
+                    };
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+                let _ = std::fs::write(replace(wcigen::output::MANIFEST), text);
+            }
+            FolderOp::Extra(i) => {
+                let _ = std::fs::write(replace(EXTRA_NAMES[*i]), "extra");
+            }
+            FolderOp::Edit(i) => {
+                let _ = std::fs::write(replace(&pick(*i)), "edited\n");
+            }
+            FolderOp::Remove(i) => {
+                replace(&pick(*i));
+            }
+            FolderOp::StagingLink => {
+                let _ = symlink(&outside, out.join(".wcigen-staging-1"));
+            }
+        }
+    }
+    (out, outside)
+}
+
+#[cfg(unix)]
+/// Point the lab and price readers at a file of the case's kind; they must answer at once.
+fn check_readers(root: &Path, reader: usize) -> Result<(), String> {
+    use std::os::unix::fs::symlink;
+    let path = root.join("input");
+    let regular = match reader {
+        0 => {
+            std::fs::write(&path, wcigen::EXAMPLE_LAB).unwrap();
+            true
+        }
+        1 => {
+            mkfifo(&path);
+            false
+        }
+        2 => {
+            symlink("/dev/zero", &path).unwrap();
+            false
+        }
+        3 => {
+            symlink("/dev/urandom", &path).unwrap();
+            false
+        }
+        4 => {
+            std::fs::create_dir(&path).unwrap();
+            false
+        }
+        5 => {
+            symlink(root.join("nothing"), &path).unwrap();
+            false
+        }
+        6 => {
+            let file = std::fs::File::create(&path).unwrap();
+            file.set_len(wcigen::source::MAX_LAB_BYTES + 1).unwrap();
+            false
+        }
+        _ => {
+            let fifo = root.join("fifo");
+            mkfifo(&fifo);
+            symlink(&fifo, &path).unwrap();
+            false
+        }
+    };
+    let lab_path = path.clone();
+    let lab = within("reading a lab", move || wcigen::read_lab(&lab_path).is_ok())?;
+    let price_path = path.clone();
+    let prices = within("reading a price file", move || {
+        wcigen::read_prices(&price_path).is_ok()
+    })?;
+    if lab != regular || prices != regular {
+        return Err(format!(
+            "reader {reader}: lab read {lab}, price file read {prices}, regular {regular}"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn run_folder_case(
+    root: &Path,
+    case: &FolderCase,
+    renders: &[Vec<wcigen::render::RenderedFile>; 2],
+    through_binary: bool,
+) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(root);
+    std::fs::create_dir_all(root).unwrap();
+    check_readers(root, case.reader)?;
+    let (out, outside) = build_folder(root, case, renders);
+    let outside_before = tree_state(&outside);
+    let out_before = tree_state(&out);
+    let files = renders[case.lab].clone();
+    let written = if through_binary {
+        let lab = repo().join(["examples/lab.yaml", "examples/bare.yaml"][case.lab]);
+        let mut render = std::process::Command::new(env!("CARGO_BIN_EXE_wcigen"));
+        render.arg("render").arg(&lab).arg("-o").arg(&out);
+        if case.force {
+            render.arg("--force");
+        }
+        let output = crate::cli::output_within(&mut render, std::time::Duration::from_secs(30))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("panicked") || !matches!(output.status.code(), Some(0 | 1)) {
+            return Err(format!("render exit {:?}: {stderr}", output.status.code()));
+        }
+        render.arg("--check");
+        let check = crate::cli::output_within(&mut render, std::time::Duration::from_secs(30))?;
+        let check_err = String::from_utf8_lossy(&check.stderr);
+        if check_err.contains("panicked") || !matches!(check.status.code(), Some(0 | 1)) {
+            return Err(format!("check exit {:?}: {check_err}", check.status.code()));
+        }
+        output.status.success()
+    } else {
+        let (o, f, force) = (out.clone(), files.clone(), case.force);
+        let result = within("writing", move || {
+            wcigen::output::write(&o, &f, force).map_err(|e| e.to_string())
+        })?;
+        let (o, f) = (out.clone(), files.clone());
+        let drift = within("checking", move || {
+            wcigen::output::check(&o, &f).map_err(|e| e.to_string())
+        })?;
+        if result.is_ok() {
+            let drift = drift.map_err(|e| format!("written, but check fails: {e}"))?;
+            if let Some(d) = drift
+                .iter()
+                .find(|d| !matches!(d, wcigen::output::Drift::Extra(_)))
+            {
+                return Err(format!("written, but check finds {d:?}"));
+            }
+        }
+        result.is_ok()
+    };
+    if tree_state(&outside) != outside_before {
+        return Err("something outside the output folder changed".into());
+    }
+    if !written && !case.out_is_link && tree_state(&out) != out_before {
+        return Err("a failed render changed the output folder".into());
+    }
+    Ok(())
+}
+
+/// Random output-folder states: nothing outside changes, nothing blocks or panics, a failed
+/// render changes nothing, a successful one checks clean.
+#[cfg(unix)]
+#[test]
+fn output_folder_states_never_reach_outside_and_never_block() {
+    let renders = [
+        crate::common::render_file(&repo().join("examples/lab.yaml")),
+        crate::common::render_file(&repo().join("examples/bare.yaml")),
+    ];
+    let root = std::env::temp_dir().join(format!("wcigen-fuzz-folder-{}", std::process::id()));
+    let config = Config {
+        cases: fuzz_cases(),
+        failure_persistence: None,
+        max_shrink_iters: 500,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let counter = AtomicUsize::new(0);
+    let started = Instant::now();
+    let result = runner.run(&folder_case_strategy(), |case| {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        run_folder_case(&root, &case, &renders, n % 8 == 7).map_err(TestCaseError::fail)
+    });
+    println!(
+        "fuzz (output folder): {} executions in {:.1} s",
+        counter.load(Ordering::Relaxed),
+        started.elapsed().as_secs_f64()
+    );
+    let _ = std::fs::remove_dir_all(&root);
+    if let Err(e) = result {
+        panic!("output-folder fuzz finding: {e}");
+    }
+}
