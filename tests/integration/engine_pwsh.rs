@@ -1,4 +1,5 @@
-//! PowerShell in the loop: the Pester suite (`tests/powershell`) runs the rendered
+//! PowerShell in the loop: the Pester suite (`tests/powershell` and its folders; the layout, one
+//! test file per template partial, is in `tests/powershell/README.md`) runs the rendered
 //! `provision.ps1` against the stand-in Windows, and the real PowerShell evaluates every lab's
 //! data section to the lab file's exact text.
 //!

@@ -92,16 +92,28 @@ fn lab_values_stay_data_in_the_script() {
     );
 }
 
+/// The script's main template and every partial it includes (`powershell/steps/`,
+/// `powershell/helpers/`) are ASCII: Windows PowerShell 5.1 reads a script in the ANSI code page
+/// when its BOM is lost.
 #[test]
 fn template_text_is_ascii() {
-    let template =
-        std::fs::read_to_string(repo().join("templates/powershell/provision.ps1.j2")).unwrap();
-    let bad: Vec<_> = template
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.is_ascii())
-        .map(|(i, _)| i + 1)
-        .collect();
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for (name, _) in wcigen::render::TEMPLATES {
+        if !name.starts_with("powershell/") {
+            continue;
+        }
+        let template = std::fs::read_to_string(repo().join("templates").join(name)).unwrap();
+        checked += 1;
+        bad.extend(
+            template
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.is_ascii())
+                .map(|(i, _)| format!("{name}:{}", i + 1)),
+        );
+    }
+    assert!(checked > 2, "only {checked} PowerShell templates found");
     assert!(bad.is_empty(), "non-ASCII template lines: {bad:?}");
 }
 

@@ -1,5 +1,7 @@
-# The run lock: a named mutex (Global\wcigen-provision). The holder is another thread of this
-# process: .NET named mutexes are owned by threads, as on Windows.
+# Two runs at once, a scenario: the main flow takes the run lock, a named mutex
+# (Global\wcigen-provision), through Wait-RunLock (templates/powershell/helpers/run-lock.ps1.j2).
+# The holder is another thread of this process: .NET named mutexes are owned by threads, as on
+# Windows.
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'StandIn/WindowsStandIn.psm1') -Force
     $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/lab.yaml'

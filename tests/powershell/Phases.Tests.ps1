@@ -1,5 +1,7 @@
-# The whole run, as the IaC targets (Unattended) and Packer (Orchestrated) drive it, and a re-run
-# of a completed machine. Step partials: templates/powershell/provision.ps1.j2 (Invoke-Provisioning).
+# The whole run of the main template (templates/powershell/provision.ps1.j2: Invoke-Provisioning
+# and the main flow), as the IaC targets (Unattended) and Packer (Orchestrated) drive it, a re-run
+# of a completed machine, phase 2's retry and a failed run. Each step's own behaviour is tested
+# beside it, in steps/ and helpers/ (see README.md).
 BeforeDiscovery { $labs = & (Join-Path $PSScriptRoot 'ScenarioLabs.ps1') }
 
 BeforeAll {
@@ -122,5 +124,56 @@ Describe 'A completed machine stays completed: <Name>' -ForEach $labs {
     }
     It 'a re-run downloads nothing' {
         $machine.Downloads | Should -BeNullOrEmpty
+    }
+}
+
+# Phase 2 as the main template runs it (Invoke-Provisioning): retried once in place when
+# Unattended, failed at once when Orchestrated.
+Describe 'Phase 2 retry' {
+    BeforeAll { $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/lab.yaml' }
+    AfterEach { Remove-StandInMachine }
+
+    It 'a transient phase-2 failure is retried once, in place, after 60 s, and the lab completes' {
+        $machine = New-StandInMachine -Lab $lab
+        $machine.Docker.SmokeTestFailsFirst = 3
+        Invoke-StandInScript | Should -Be 0
+        $sleepsBefore = $machine.Sleeps.Count
+        Restart-StandInMachine | Should -Be 0 -Because $machine.LastOutput
+        $state = Get-StandInState
+        $state.status | Should -Be 'complete'
+        $state.lastError | Should -BeNullOrEmpty
+        $state.phase2Attempt | Should -Be 2
+        (Get-StandInStep 'docker-smoke-test' -State $state).status | Should -Be 'done'
+        $machine.Docker.RunCount | Should -Be 4
+        @($machine.Sleeps | Select-Object -Skip $sleepsBefore) | Should -Contain 60
+        Get-StandInLog | Should -Match 'Phase 2 failed \(docker-smoke-test: The Docker smoke test failed.*\); running it again in 60 s \(attempt 2 of 2\)'
+        # The startup task is gone after the run that completed, so nothing runs again at boot.
+        $machine.Tasks.Keys | Should -Not -Contain 'wcigen-provision'
+    }
+    It 'an Orchestrated run (Packer) does not retry: its caller sees the failure at once' {
+        $machine = New-StandInMachine -Lab $lab
+        $machine.Docker.SmokeTestFailsFirst = 3
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 3010
+        $null = Restart-StandInMachine
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 1
+        (Get-StandInState).phase2Attempt | Should -Be 1
+        $machine.Docker.RunCount | Should -Be 3
+    }
+}
+
+# The main template's last word (its finally block): what state.json says after a failure.
+Describe 'A failed run' {
+    BeforeAll { $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/lab.yaml' }
+    AfterEach { Remove-StandInMachine }
+
+    It 'a run that fails after installing a feature reports the pending restart' {
+        $machine = New-StandInMachine -Lab $lab
+        Set-StandInDownload -Url 'https://download.sysinternals.com/files/SysinternalsSuite.zip' -Status 404
+        Invoke-StandInScript | Should -Be 1
+        $state = Get-StandInState
+        $state.status | Should -Be 'failed'
+        $machine.Features['Containers'] | Should -Be 'InstallPending'
+        $state.rebootPending | Should -BeTrue
+        (Get-StandInStep 'tool:sysinternals' -State $state).status | Should -Be 'failed'
     }
 }

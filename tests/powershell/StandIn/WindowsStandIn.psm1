@@ -220,6 +220,10 @@ function New-StandInMachine {
         Unreachable    = @{}
         NotListening   = @()
         FeatureNeverCompletes = $false
+        # A Windows without Server Manager's feature cmdlets (a client edition).
+        NotWindowsServer = $false
+        # What shutdown.exe exits with (1190: a shutdown is already scheduled).
+        ShutdownExitCode = 0
         LastOutput     = ''
         ChildTls       = $null
     }
@@ -578,6 +582,7 @@ function Install-StandInCommands {
         $global:WcigenStandInInstalled += $short
     }
     foreach ($entry in $global:WcigenStandInCommands.GetEnumerator()) {
+        if ($global:WcigenStandIn.NotWindowsServer -and $entry.Key -like '*-WindowsFeature') { continue }
         # Bound to this module, so that the stand-ins see the one machine model.
         $bound = $ExecutionContext.SessionState.Module.NewBoundScriptBlock($entry.Value)
         Set-Item -Path ('function:global:' + $entry.Key) -Value $bound
@@ -586,7 +591,9 @@ function Install-StandInCommands {
 }
 
 function Uninstall-StandInCommands {
-    foreach ($name in $global:WcigenStandInInstalled) { Remove-Item -LiteralPath ('function:global:' + $name) -ErrorAction SilentlyContinue }
+    # 'function:\NAME' (the module has no function of these names, so this is the global one);
+    # Remove-Item reads no scope in 'function:global:NAME' and would remove nothing.
+    foreach ($name in $global:WcigenStandInInstalled) { Remove-Item -LiteralPath ('function:\' + $name) -ErrorAction SilentlyContinue }
     $global:WcigenStandInInstalled = @()
 }
 
@@ -823,8 +830,9 @@ $global:WcigenStandInCommands = [ordered]@{
     # --- Executables -------------------------------------------------------------------
     'shutdown.exe'                 = {
         $global:WcigenStandIn.Events.Add('shutdown ' + ($args -join ' '))
-        if ($args -contains '/r') { $global:WcigenStandIn.RestartScheduled = $true }
-        $global:LASTEXITCODE = 0
+        $code = [int]$global:WcigenStandIn.ShutdownExitCode
+        if ($args -contains '/r' -and @(0, 1190) -contains $code) { $global:WcigenStandIn.RestartScheduled = $true }
+        $global:LASTEXITCODE = $code
     }
     'C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe' = { Invoke-StandInWindowsPowerShell -Arguments $args }
     'C:\Windows\System32\docker.exe' = { Invoke-StandInDockerCli -Arguments $args }

@@ -1,7 +1,7 @@
-# The reboot boundary and its restart-loop guard.
+# Step reboot (templates/powershell/steps/reboot.ps1.j2): Invoke-RebootBoundary and its restart-loop guard.
 BeforeAll {
-    Import-Module (Join-Path $PSScriptRoot 'StandIn/WindowsStandIn.psm1') -Force
-    $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/lab.yaml'
+    Import-Module (Join-Path $PSScriptRoot '../StandIn/WindowsStandIn.psm1') -Force
+    $lab = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../../..')) 'examples/lab.yaml'
 }
 AfterAll { Stop-StandInServer }
 
@@ -19,17 +19,5 @@ Describe 'Restart-loop guard' {
         $state.status | Should -Be 'failed'
         $state.lastError | Should -Match '^reboot: A restart is still needed after 3 restarts \(step reboot, phase1\)'
         $machine.Tasks.Keys | Should -Not -Contain 'wcigen-provision'
-    }
-}
-
-Describe 'Re-runs before the restart' {
-    AfterAll { Remove-StandInMachine }
-    It 'are not counted as restarts: four runs, then one restart, finish the lab' {
-        $machine = New-StandInMachine -Lab $lab
-        foreach ($run in 1..4) { Invoke-StandInScript | Should -Be 0 -Because $machine.LastOutput }
-        (Get-StandInState).restarts | Should -Be 0
-        Restart-StandInMachine | Should -Be 0 -Because $machine.LastOutput
-        $machine.Restarts | Should -Be 1
-        (Get-StandInState).status | Should -Be 'complete'
     }
 }
