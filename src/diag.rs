@@ -6,10 +6,11 @@
 //! makes it reviewable in one place and keeps the snapshots of every rule consistent.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::source::{FieldPath, Position, SourceFile, SpanIndex};
+use crate::source::{FieldPath, FileKind, Position, ReadError, SourceFile, SpanIndex};
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -249,11 +250,11 @@ pub enum DiagnosticKind {
         region: String,
     },
     PricesFieldInvalid {
-        field: crate::prices::PriceField,
+        field: PriceField,
         value: String,
     },
     PricesFieldMissing {
-        field: crate::prices::PriceField,
+        field: PriceField,
         item: usize,
     },
 }
@@ -323,16 +324,40 @@ impl Diagnostic {
     }
 }
 
+/// The fields of a price item that the estimate reads (defined here, with their wording, so
+/// that diagnostics depend on nothing above them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PriceField {
+    /// `retailPrice`: a positive number.
+    RetailPrice,
+    /// `currencyCode`: three capital letters.
+    CurrencyCode,
+    /// `effectiveStartDate`: an ISO 8601 date or date-time.
+    EffectiveStartDate,
+}
+
+impl PriceField {
+    /// The field's name in the answer.
+    #[must_use]
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::RetailPrice => "retailPrice",
+            Self::CurrencyCode => "currencyCode",
+            Self::EffectiveStartDate => "effectiveStartDate",
+        }
+    }
+}
+
 /// The command that saves a lab's price list (as the generated README gives it).
 fn fetch_prices_command(size: &str, region: &str) -> String {
     format!(
         "`curl -sS -o prices.json '{}'`",
-        crate::prices::price_list_url(size, region)
+        crate::facts::price_list_url(size, region)
     )
 }
 
-fn price_field_expectation(field: crate::prices::PriceField) -> &'static str {
-    use crate::prices::PriceField as F;
+fn price_field_expectation(field: PriceField) -> &'static str {
+    use PriceField as F;
     match field {
         F::RetailPrice => "a positive number of at most 1000000 (per hour)",
         F::CurrencyCode => "a three-letter currency code such as `USD`",
@@ -1045,9 +1070,55 @@ fn read_problem(error: &crate::source::ReadError) -> String {
     }
 }
 
-impl std::fmt::Display for crate::output::WriteError {
+// The output folder's errors and drift: the data here, with their wording below, so that
+// diagnostics depend on nothing above them (`output` re-exports both).
+
+/// Why the output could not be written (or checked). The wording is below.
+#[derive(Debug)]
+pub enum WriteError {
+    /// Files in the way that wcigen did not write (relative paths).
+    Foreign(Vec<String>),
+    /// An I/O failure at a path.
+    Io(PathBuf, std::io::Error),
+    /// The output folder is a symbolic link.
+    OutDirLink(PathBuf),
+    /// The output folder exists and is not a folder.
+    OutDirNotFolder(PathBuf),
+    /// A path wcigen would write, replace or delete passes through this symbolic link
+    /// (the output folder, and the link relative to it).
+    Link(PathBuf, String),
+    /// The manifest lists a path that is not plain and relative (the folder, the entry).
+    ManifestEntry(PathBuf, String),
+    /// The manifest cannot be used (not a regular file, too large, not UTF-8...).
+    Manifest(PathBuf, ReadError),
+    /// Another render holds the output folder's lock.
+    Locked(PathBuf),
+}
+
+impl std::error::Error for WriteError {}
+
+/// One difference between rendered files and a folder. The wording is below.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Drift {
+    /// The file is missing on disk.
+    Missing(String),
+    /// The file differs; the first differing line (1-based).
+    Changed(String, usize),
+    /// An earlier render wrote the file (it is in the manifest) but this one would not.
+    Stale(String),
+    /// A file the target tools would load that wcigen did not write.
+    Extra(String),
+    /// A rendered path (or a folder on its way) is not a regular file or folder on disk:
+    /// a symbolic link, a FIFO, a device, a directory where a file belongs.
+    NotAFile(String, FileKind),
+    /// The file could not be read.
+    Unreadable(String, std::io::ErrorKind),
+}
+
+impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::output::{WriteError as W, MANIFEST};
+        use crate::facts::MANIFEST;
+        use WriteError as W;
         match self {
             W::Foreign(paths) => write!(
                 f,
@@ -1093,8 +1164,8 @@ impl std::fmt::Display for crate::output::WriteError {
 
 /// One line of the `render --check` report.
 #[must_use]
-pub fn drift_line(drift: &crate::output::Drift) -> String {
-    use crate::output::Drift as D;
+pub fn drift_line(drift: &Drift) -> String {
+    use Drift as D;
     match drift {
         D::Missing(p) => format!("  missing  {p}\n"),
         D::Changed(p, line) => format!("  changed  {p} (first difference at line {line})\n"),
@@ -1112,25 +1183,19 @@ pub fn drift_line(drift: &crate::output::Drift) -> String {
 
 /// The closing advice of a failed `render --check`.
 #[must_use]
-pub fn drift_help(drift: &[crate::output::Drift], lab: &str, out: &str) -> String {
+pub fn drift_help(drift: &[Drift], lab: &str, out: &str) -> String {
     let mut text = format!("help: run `wcigen render {lab} -o {out}` and commit the result\n");
-    if drift
-        .iter()
-        .any(|d| matches!(d, crate::output::Drift::Extra(_)))
-    {
+    if drift.iter().any(|d| matches!(d, Drift::Extra(_))) {
         text.push_str(&format!(
             "help: remove the extra files from {out} (wcigen allows only {} besides its own)\n",
-            crate::output::USER_FILES
+            crate::facts::USER_FILES
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
                 .join(" and ")
         ));
     }
-    if drift
-        .iter()
-        .any(|d| matches!(d, crate::output::Drift::NotAFile(..)))
-    {
+    if drift.iter().any(|d| matches!(d, Drift::NotAFile(..))) {
         text.push_str("help: replace links and special files with the rendered files (`wcigen render` refuses to write through links)\n");
     }
     text

@@ -1,4 +1,5 @@
-//! Azure and Windows facts that validation checks a lab against.
+//! Azure and Windows facts that validation checks a lab against, and the Azure Retail Prices
+//! API's price-list URL (which the price reader, the README and the diagnostics share).
 //!
 //! These are data, not logic, so that a reviewer can compare them with their sources
 //! (`../shared/research/anchors.md` §4) and a maintainer can extend them without touching rules.
@@ -520,6 +521,45 @@ where
     best.filter(|(score, _)| *score >= 0.85)
         .map(|(_, c)| c.to_string())
 }
+
+// ---------------------------------------------------------------------------------------------
+// The Azure Retail Prices API (what `render --prices` reads; the README and diagnostics give
+// the URL)
+
+/// The unauthenticated Azure Retail Prices API.
+pub const RETAIL_PRICES_API: &str = "https://prices.azure.com/api/retail/prices";
+
+/// The price-list URL for a VM size in a region: pay-as-you-go meters only, percent-encoded so
+/// that it is one word with the same meaning in POSIX shells and PowerShell (`'` is `%27`).
+#[must_use]
+pub fn price_list_url(size: &str, region: &str) -> String {
+    let filter = format!(
+        "serviceName eq 'Virtual Machines' and armSkuName eq '{size}' and armRegionName eq '{region}' and priceType eq 'Consumption'"
+    );
+    format!("{RETAIL_PRICES_API}?$filter={}", percent_encode(&filter))
+}
+
+/// Percent-encode everything but RFC 3986 unreserved characters.
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The output folder
+
+/// Name of the manifest file in the output folder.
+pub const MANIFEST: &str = ".wcigen-manifest";
+
+/// The files the generated README tells the user to create beside wcigen's files.
+pub const USER_FILES: [&str; 2] = ["terraform/terraform.tfvars", "packer/lab.pkrvars.hcl"];
 
 #[cfg(test)]
 mod tests {

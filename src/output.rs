@@ -44,41 +44,13 @@ use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
+pub use crate::diag::{Drift, WriteError};
+pub use crate::facts::{MANIFEST, USER_FILES};
 use crate::render::RenderedFile;
 use crate::source::{self, FileKind, Links, ReadError};
 
-/// Name of the manifest file in the output folder.
-pub const MANIFEST: &str = ".wcigen-manifest";
-
 /// Prefix of a render's staging folder inside the output folder.
 const STAGING_PREFIX: &str = ".wcigen-staging-";
-
-/// The files the generated README tells the user to create beside wcigen's files.
-pub const USER_FILES: [&str; 2] = ["terraform/terraform.tfvars", "packer/lab.pkrvars.hcl"];
-
-/// Why the output could not be written (or checked). The wording is in `diag.rs`.
-#[derive(Debug)]
-pub enum WriteError {
-    /// Files in the way that wcigen did not write (relative paths).
-    Foreign(Vec<String>),
-    /// An I/O failure at a path.
-    Io(PathBuf, std::io::Error),
-    /// The output folder is a symbolic link.
-    OutDirLink(PathBuf),
-    /// The output folder exists and is not a folder.
-    OutDirNotFolder(PathBuf),
-    /// A path wcigen would write, replace or delete passes through this symbolic link
-    /// (the output folder, and the link relative to it).
-    Link(PathBuf, String),
-    /// The manifest lists a path that is not plain and relative (the folder, the entry).
-    ManifestEntry(PathBuf, String),
-    /// The manifest cannot be used (not a regular file, too large, not UTF-8...).
-    Manifest(PathBuf, ReadError),
-    /// Another render holds the output folder's lock.
-    Locked(PathBuf),
-}
-
-impl std::error::Error for WriteError {}
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     move |e| WriteError::Io(path.to_path_buf(), e)
@@ -399,24 +371,6 @@ fn is_safe_relative(path: &str) -> bool {
         && path
             .split('/')
             .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains(['\\', '\0', ':']))
-}
-
-/// One difference between rendered files and a folder. The wording is in `diag.rs`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Drift {
-    /// The file is missing on disk.
-    Missing(String),
-    /// The file differs; the first differing line (1-based).
-    Changed(String, usize),
-    /// An earlier render wrote the file (it is in the manifest) but this one would not.
-    Stale(String),
-    /// A file the target tools would load that wcigen did not write.
-    Extra(String),
-    /// A rendered path (or a folder on its way) is not a regular file or folder on disk:
-    /// a symbolic link, a FIFO, a device, a directory where a file belongs.
-    NotAFile(String, FileKind),
-    /// The file could not be read.
-    Unreadable(String, std::io::ErrorKind),
 }
 
 /// Compare rendered files with what is on disk: every rendered file must be there with the same

@@ -3,7 +3,8 @@
 //! Why this module exists, and why it reads a file instead of shipping a table: list prices
 //! change, differ by region, and wcigen is built where the price API cannot be reached, so any
 //! table compiled into wcigen would be unverified and silently stale. Instead the generated
-//! README gives the exact price-list URL for the lab's size and region ([`price_list_url`]);
+//! README gives the exact price-list URL for the lab's size and region ([`price_list_url`], an
+//! Azure fact kept in `facts`);
 //! `wcigen render --prices FILE` reads the answer saved from it and puts the estimate, with its
 //! source and effective date, into the README. Only [`estimate`] builds an [`HourlyPrice`], and
 //! only for the lab it was checked against.
@@ -14,41 +15,16 @@
 
 use serde::Deserialize;
 
-use crate::diag::{Diagnostic, DiagnosticKind};
+use crate::diag::{Diagnostic, DiagnosticKind, PriceField};
+pub use crate::facts::{price_list_url, RETAIL_PRICES_API};
 use crate::source::{FieldPath, Position, SourceFile};
 use crate::validate::ValidLab;
-
-/// The unauthenticated Azure Retail Prices API.
-pub const RETAIL_PRICES_API: &str = "https://prices.azure.com/api/retail/prices";
 
 /// Hours in a month as Azure's pricing calculator counts them.
 pub const HOURS_PER_MONTH: u32 = 730;
 
 /// Hours of a lab day, for the per-day figure.
 pub const HOURS_PER_LAB_DAY: u32 = 8;
-
-/// The price-list URL for a VM size in a region: pay-as-you-go meters only, percent-encoded so
-/// that it is one word with the same meaning in POSIX shells and PowerShell (`'` is `%27`).
-#[must_use]
-pub fn price_list_url(size: &str, region: &str) -> String {
-    let filter = format!(
-        "serviceName eq 'Virtual Machines' and armSkuName eq '{size}' and armRegionName eq '{region}' and priceType eq 'Consumption'"
-    );
-    format!("{RETAIL_PRICES_API}?$filter={}", percent_encode(&filter))
-}
-
-/// Percent-encode everything but RFC 3986 unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// One answer (page) of the Retail Prices API.
 #[derive(Debug, Deserialize)]
@@ -97,29 +73,6 @@ impl PriceItem {
 
     fn start_date(&self) -> &str {
         self.effective_start_date.as_deref().unwrap_or_default()
-    }
-}
-
-/// The fields of a price item that the estimate reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PriceField {
-    /// `retailPrice`: a positive number.
-    RetailPrice,
-    /// `currencyCode`: three capital letters.
-    CurrencyCode,
-    /// `effectiveStartDate`: an ISO 8601 date or date-time.
-    EffectiveStartDate,
-}
-
-impl PriceField {
-    /// The field's name in the answer.
-    #[must_use]
-    pub fn key(self) -> &'static str {
-        match self {
-            Self::RetailPrice => "retailPrice",
-            Self::CurrencyCode => "currencyCode",
-            Self::EffectiveStartDate => "effectiveStartDate",
-        }
     }
 }
 

@@ -4,6 +4,7 @@ mod common;
 mod conformance;
 mod engines;
 
+mod architecture;
 mod azure_targets;
 mod cli;
 mod engine_bicep;
