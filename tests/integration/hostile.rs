@@ -1172,7 +1172,13 @@ pub(crate) fn check_rendered(
         out.problems
             .push(format!("{label}: provision.ps1 has no UTF-8 BOM"));
     }
-    for target in ["bicep", "arm", "terraform", "packer"] {
+    // A lab deployed from its baked image embeds the script only in what bakes it (Packer).
+    let embedding: &[&str] = if spec.vm.baked_image.is_some() {
+        &["packer"]
+    } else {
+        &["bicep", "arm", "terraform", "packer"]
+    };
+    for target in embedding.iter().copied() {
         let copies: Vec<Vec<u8>> = readings
             .iter()
             .filter(|(path, _)| target_of(path) == target)
