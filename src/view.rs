@@ -467,7 +467,8 @@ fn join_dir(root: &str, name: &str) -> String {
 
 /// The provisioning script as the IaC targets embed it.
 ///
-/// Every IaC target runs exactly `powershell/provision.ps1`. Bicep, ARM and Terraform send it as
+/// Every IaC target runs exactly `powershell/provision.ps1` (unless the lab starts from its baked
+/// image, `vm.bakedImage`: then only Packer runs it, and the others embed nothing). Bicep, ARM and Terraform send it as
 /// the VM's `userData` (gzip, then base64: about a third of the 64 KiB limit, and updatable
 /// without recreating the VM), and the CustomScriptExtension's short `commandToExecute` reads it
 /// back from the instance metadata service, decodes and decompresses it in memory, and compares
