@@ -798,6 +798,9 @@ fn field_values(spec: &LabSpec) -> Vec<FieldValue> {
     if let Some(c) = &spec.vm.computer_name {
         push("vm.computerName", c, None);
     }
+    if let Some(id) = spec.vm.baked_image.as_ref().and_then(|b| b.id.as_ref()) {
+        push("vm.bakedImage.id", id, None);
+    }
     if let Some(e) = &spec.auto_shutdown.notification_email {
         if spec.auto_shutdown.enabled {
             push("autoShutdown.notificationEmail", e, None);
@@ -907,6 +910,15 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
             (ARM_PARAMS, p(&["parameters", "adminUsername", "value"])),
             (TF_VARS, p(&["variable", "admin_username", "default"])),
             (TF_EXAMPLE, p(&["admin_username"])),
+        ],
+        "vm.bakedImage.id" => vec![
+            (BICEP, p(&["parameter", "bakedImageId"])),
+            (BICEP_PARAMS, p(&["parameters", "bakedImageId", "value"])),
+            (BICEPPARAM, p(&["parameter", "bakedImageId"])),
+            (ARM, p(&["parameters", "bakedImageId", "defaultValue"])),
+            (ARM_PARAMS, p(&["parameters", "bakedImageId", "value"])),
+            (TF_VARS, p(&["variable", "baked_image_id", "default"])),
+            (TF_EXAMPLE, p(&["baked_image_id"])),
         ],
         "vm.name" => vec![
             (PS, p(&["$Lab", "VmName"])),
