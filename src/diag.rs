@@ -142,6 +142,18 @@ pub enum DiagnosticKind {
     ImageNotGen2 {
         sku: String,
     },
+    // --- the baked image (issue 15) ---
+    BakedImageIdInvalid {
+        value: String,
+    },
+    BakedImageKindMismatch {
+        kind: &'static str,
+        id_kind: &'static str,
+    },
+    BakedImageManagedTrustedLaunch {
+        from_id: bool,
+    },
+    BakedImageGen1,
     OsDiskTooSmall {
         value: u64,
         minimum: u64,
@@ -437,6 +449,10 @@ impl DiagnosticKind {
             K::ImageVersionInvalid { .. } => "image-version-invalid",
             K::ImageVersionLatest => "image-version-latest",
             K::ImageNotGen2 { .. } => "image-not-gen2",
+            K::BakedImageIdInvalid { .. } => "baked-image-id-invalid",
+            K::BakedImageKindMismatch { .. } => "baked-image-kind-mismatch",
+            K::BakedImageManagedTrustedLaunch { .. } => "baked-image-managed-trusted-launch",
+            K::BakedImageGen1 => "baked-image-gen1",
             K::OsDiskTooSmall { .. } => "os-disk-too-small",
             K::OsDiskTooLarge { .. } => "os-disk-too-large",
             K::AdminUsernameInvalid { .. } => "admin-username-invalid",
@@ -569,6 +585,19 @@ impl DiagnosticKind {
             K::ImageNotGen2 { sku } => format!(
                 "image SKU `{sku}` is a Generation 1 image; Trusted Launch needs Generation 2"
             ),
+            K::BakedImageIdInvalid { value } => format!(
+                "`{value}` is neither a gallery image version id nor a managed image id"
+            ),
+            K::BakedImageKindMismatch { kind, id_kind } => {
+                format!("the baked image is said to be a {kind}, but its id names a {id_kind}")
+            }
+            K::BakedImageManagedTrustedLaunch { from_id } => format!(
+                "a Trusted Launch VM cannot start from a managed image{}: Azure supports Trusted Launch only for gallery images",
+                if *from_id { " (the id names one)" } else { "" }
+            ),
+            K::BakedImageGen1 => {
+                "a Generation 1 image cannot boot the lab VM, which is Generation 2".into()
+            }
             K::OsDiskTooSmall { value, minimum } => {
                 format!("OS disk of {value} GiB is smaller than the image ({minimum} GiB)")
             }
@@ -714,6 +743,10 @@ impl DiagnosticKind {
             K::ImageVersionInvalid { .. } => "write `latest` or a version listed by `az vm image list --all`".into(),
             K::ImageVersionLatest => "pin one: `az vm image list --publisher MicrosoftWindowsServer --offer WindowsServer --sku 2022-datacenter-azure-edition --all -o table`, then set `vm.image.version` to a listed version".into(),
             K::ImageNotGen2 { .. } => "use a Gen2 SKU (for example `2022-datacenter-azure-edition` or `2022-datacenter-g2`) or `securityType: Standard`".into(),
+            K::BakedImageIdInvalid { .. } => "write `/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/galleries/GALLERY/images/DEFINITION/versions/1.0.0` or `/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/images/NAME` (`az sig image-version show` or `az image show` prints it as `id`), or leave `id` out to give it at deploy time".into(),
+            K::BakedImageKindMismatch { .. } => "remove `vm.bakedImage.kind` (the id decides) or correct the id".into(),
+            K::BakedImageManagedTrustedLaunch { .. } => "publish the bake to a Compute Gallery (this lab's Packer target does so for `securityType: TrustedLaunch`) and use `kind: galleryImageVersion` with its version id, or use `securityType: Standard`".into(),
+            K::BakedImageGen1 => "bake on a Generation 2 image (`az sig image-definition create --hyper-v-generation V2`) and set `hyperVGeneration: V2`".into(),
             K::OsDiskTooSmall { minimum, .. } => format!("set `vm.osDisk.sizeGB` to at least {minimum}"),
             K::OsDiskTooLarge { .. } => "set `vm.osDisk.sizeGB` to at most 4095".into(),
             K::AdminUsernameInvalid { .. } => "use 1-20 characters without `\" / \\ [ ] : ; | = , + * ? < > @`, spaces, or a trailing `.`".into(),

@@ -79,6 +79,54 @@ pub struct Vm {
     /// The managed OS disk.
     #[serde(default)]
     pub os_disk: OsDisk,
+    /// Start the VM from the image the Packer target baked (a Compute Gallery image version or
+    /// a managed image) instead of the marketplace image: the VM is ready at its first boot, so
+    /// the Bicep, ARM and Terraform targets run no provisioning extension and no restart; their
+    /// ready step checks the baked state instead. Leave it out to provision at deployment.
+    #[serde(default)]
+    pub baked_image: Option<BakedImage>,
+}
+
+/// The baked image an IaC deployment starts from.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BakedImage {
+    /// Azure resource id of the image: a gallery image version
+    /// (`/subscriptions/…/providers/Microsoft.Compute/galleries/G/images/D/versions/1.0.0`) or a
+    /// managed image (`/subscriptions/…/providers/Microsoft.Compute/images/NAME`). Leave it out
+    /// to give it at deploy time (a required parameter or variable).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// `galleryImageVersion` or `managedImage`. Defaults to what `id` names, else to what this
+    /// lab's Packer target publishes (a managed image for `Standard`, a gallery image version
+    /// for `TrustedLaunch`).
+    #[serde(default)]
+    pub kind: Option<BakedImageKind>,
+    /// Hyper-V generation of the image (its gallery image definition's `hyperVGeneration`).
+    /// The lab VM is Generation 2, so only `V2` works.
+    #[serde(default)]
+    pub hyper_v_generation: HyperVGeneration,
+}
+
+/// Where a baked image is published.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum BakedImageKind {
+    /// A version of an Azure Compute Gallery image definition (any security type).
+    GalleryImageVersion,
+    /// A managed image (`Microsoft.Compute/images`): Standard security type only, as Azure
+    /// does not support Trusted Launch for managed images.
+    ManagedImage,
+}
+
+/// Hyper-V generation of an image.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum HyperVGeneration {
+    /// Generation 1 (BIOS): cannot boot a Generation 2 VM.
+    V1,
+    /// Generation 2 (UEFI).
+    #[default]
+    V2,
 }
 
 /// Security type of the VM.

@@ -10,7 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diagnostic, DiagnosticKind, Severity};
 use crate::facts;
-use crate::model::{InboundPort, LabSpec, SecurityType, ToolKind};
+use crate::model::{
+    BakedImageKind, HyperVGeneration, InboundPort, LabSpec, SecurityType, ToolKind,
+};
 use crate::source::FieldPath;
 
 /// A lab that passed every rule. Only [`validate`] creates one.
@@ -271,6 +273,41 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 value: vm.image.version.clone(),
             },
         );
+    }
+    if let Some(baked) = &vm.baked_image {
+        let id_kind = baked.id.as_deref().map(baked_image_kind_of);
+        if let (Some(None), Some(id)) = (id_kind, &baked.id) {
+            err(
+                p("vm.bakedImage.id"),
+                K::BakedImageIdInvalid { value: id.clone() },
+            );
+        }
+        let id_kind = id_kind.flatten();
+        if let (Some(kind), Some(found)) = (baked.kind, id_kind) {
+            if kind != found {
+                err(
+                    p("vm.bakedImage.kind"),
+                    K::BakedImageKindMismatch {
+                        kind: baked_image_kind_name(kind),
+                        id_kind: baked_image_kind_name(found),
+                    },
+                );
+            }
+        }
+        if vm.security_type == SecurityType::TrustedLaunch
+            && baked_image_kind(lab) == Some(BakedImageKind::ManagedImage)
+        {
+            let from_id = baked.kind.is_none();
+            let at = if from_id {
+                "vm.bakedImage.id"
+            } else {
+                "vm.bakedImage.kind"
+            };
+            err(p(at), K::BakedImageManagedTrustedLaunch { from_id });
+        }
+        if baked.hyper_v_generation == HyperVGeneration::V1 {
+            err(p("vm.bakedImage.hyperVGeneration"), K::BakedImageGen1);
+        }
     }
     if vm.security_type == SecurityType::TrustedLaunch && !is_gen2_sku(&vm.image.sku) {
         err(
@@ -724,6 +761,62 @@ fn username_problem(name: &str) -> Option<&'static str> {
         return Some("contains a character Windows user names cannot have");
     }
     None
+}
+
+/// What a baked image id names: a gallery image version or a managed image (`None`: neither).
+#[must_use]
+pub fn baked_image_kind_of(id: &str) -> Option<BakedImageKind> {
+    let segments: Vec<&str> = id.split('/').collect();
+    let named = |s: &&&str| !s.is_empty() && !s.chars().any(char::is_whitespace);
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match segments.as_slice() {
+        ["", subs, sub, groups, rg, providers, ns, images, name]
+            if eq(subs, "subscriptions")
+                && eq(groups, "resourceGroups")
+                && eq(providers, "providers")
+                && eq(ns, "Microsoft.Compute")
+                && eq(images, "images")
+                && [sub, rg, name].iter().all(named) =>
+        {
+            Some(BakedImageKind::ManagedImage)
+        }
+        ["", subs, sub, groups, rg, providers, ns, galleries, gallery, images, definition, versions, version]
+            if eq(subs, "subscriptions")
+                && eq(groups, "resourceGroups")
+                && eq(providers, "providers")
+                && eq(ns, "Microsoft.Compute")
+                && eq(galleries, "galleries")
+                && eq(images, "images")
+                && eq(versions, "versions")
+                && [sub, rg, gallery, definition, version].iter().all(named) =>
+        {
+            Some(BakedImageKind::GalleryImageVersion)
+        }
+        _ => None,
+    }
+}
+
+/// The kind of a lab's baked image: as written, else what its id names, else what the lab's
+/// Packer target publishes (a managed image for Standard, a gallery version for Trusted Launch).
+#[must_use]
+pub fn baked_image_kind(lab: &LabSpec) -> Option<BakedImageKind> {
+    let baked = lab.vm.baked_image.as_ref()?;
+    Some(
+        baked
+            .kind
+            .or_else(|| baked.id.as_deref().and_then(baked_image_kind_of))
+            .unwrap_or(match lab.vm.security_type {
+                SecurityType::Standard => BakedImageKind::ManagedImage,
+                SecurityType::TrustedLaunch => BakedImageKind::GalleryImageVersion,
+            }),
+    )
+}
+
+fn baked_image_kind_name(kind: BakedImageKind) -> &'static str {
+    match kind {
+        BakedImageKind::GalleryImageVersion => "gallery image version",
+        BakedImageKind::ManagedImage => "managed image",
+    }
 }
 
 fn is_size_name(size: &str) -> bool {

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::model::{InboundPort, SecurityType, ToolKind, Verify};
+use crate::model::{BakedImageKind, InboundPort, SecurityType, ToolKind, Verify};
 use crate::validate::{port_name, ValidLab};
 
 /// Everything a template may read.
@@ -106,6 +106,24 @@ pub struct VmView {
     pub admin_username: String,
     /// OS disk.
     pub os_disk: OsDiskView,
+    /// Whether the VM starts from the baked image (no extension, no restart).
+    pub baked: bool,
+    /// The baked image, when the lab starts from it.
+    pub baked_image: Option<BakedImageView>,
+}
+
+/// The baked image a deployment starts from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BakedImageView {
+    /// The image's resource id from the lab (the parameter's default), or none: a required
+    /// deploy-time parameter.
+    pub id: Option<String>,
+    /// `galleryImageVersion` or `managedImage` (as written, from the id, or from the security
+    /// type: what this lab's Packer target publishes).
+    pub kind: &'static str,
+    /// Whether it is a Compute Gallery image version.
+    pub gallery: bool,
 }
 
 /// Image reference.
@@ -330,6 +348,20 @@ impl LabView {
                     storage_account_type: vm.os_disk.storage_account_type.as_str(),
                     size_gb: vm.os_disk.size_gb,
                 },
+                baked: vm.baked_image.is_some(),
+                baked_image: vm.baked_image.as_ref().map(|b| {
+                    let gallery = crate::validate::baked_image_kind(spec)
+                        == Some(BakedImageKind::GalleryImageVersion);
+                    BakedImageView {
+                        id: b.id.clone(),
+                        kind: if gallery {
+                            "galleryImageVersion"
+                        } else {
+                            "managedImage"
+                        },
+                        gallery,
+                    }
+                }),
             },
             names: Names {
                 vnet: format!("{}-vnet", spec.name),
@@ -435,7 +467,8 @@ fn join_dir(root: &str, name: &str) -> String {
 
 /// The provisioning script as the IaC targets embed it.
 ///
-/// Every IaC target runs exactly `powershell/provision.ps1`. Bicep, ARM and Terraform send it as
+/// Every IaC target runs exactly `powershell/provision.ps1` (unless the lab starts from its baked
+/// image, `vm.bakedImage`: then only Packer runs it, and the others embed nothing). Bicep, ARM and Terraform send it as
 /// the VM's `userData` (gzip, then base64: about a third of the 64 KiB limit, and updatable
 /// without recreating the VM), and the CustomScriptExtension's short `commandToExecute` reads it
 /// back from the instance metadata service, decodes and decompresses it in memory, and compares

@@ -591,7 +591,7 @@ pub fn render_with_price(
     let env = environment()?;
     let view = LabView::new(lab);
     let script = provision_script(&env, &view)?;
-    let ready = ReadyView::new(ready_script(&env, &view)?, false);
+    let ready = ReadyView::new(ready_script(&env, &view)?, view.vm.baked);
     let mut targets = targets.to_vec();
     targets.sort();
     targets.dedup();

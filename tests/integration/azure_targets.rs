@@ -65,8 +65,9 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
 /// checked byte for byte by [`both_files_embed_the_provisioning_script_byte_for_byte`].
 fn redact(text: &str, script: &[u8]) -> String {
     let embedding = ScriptView::new(script);
+    // A lab deployed from its baked image embeds no script (and runs no extension).
     assert!(
-        text.contains(&embedding.base64_gzip),
+        text.contains(&embedding.base64_gzip) || !text.contains("CustomScriptExtension"),
         "the script payload is not embedded verbatim"
     );
     text.replace(
@@ -781,6 +782,30 @@ fn both_files_embed_the_provisioning_script_byte_for_byte() {
         let expected_command = ScriptView::new(script).command_to_execute;
         let arm = lab.json(ARM);
         let model = compile_bicep(label, lab.text(BICEP));
+        if lab.view.vm.baked {
+            // Started from the baked image: no extension, no userData, no script at all.
+            for (which, resources) in [
+                ("arm", arm["resources"].as_array().unwrap().clone()),
+                ("bicep", model.resources.clone()),
+            ] {
+                assert!(
+                    !resources
+                        .iter()
+                        .any(|r| r["type"] == "Microsoft.Compute/virtualMachines/extensions"),
+                    "{label} {which}: no extension"
+                );
+                assert!(
+                    virtual_machine(&resources)["properties"]
+                        .get("userData")
+                        .is_none(),
+                    "{label} {which}: no userData"
+                );
+            }
+            let embedding = ScriptView::new(script);
+            assert!(!lab.text(ARM).contains(&embedding.base64_gzip), "{label}");
+            assert!(!lab.text(BICEP).contains(&embedding.base64_gzip), "{label}");
+            continue;
+        }
         for (which, resources) in [
             ("arm", arm["resources"].as_array().unwrap().clone()),
             ("bicep", model.resources.clone()),
@@ -880,13 +905,22 @@ fn both_files_end_with_the_ready_step_after_the_extension() {
                 }),
                 "{label} {which}: ready step properties"
             );
-            assert!(
-                ready["dependsOn"]
-                    .as_array()
-                    .unwrap()
-                    .contains(&json!("[resourceId('Microsoft.Compute/virtualMachines/extensions', variables('vmName'), variables('extensionName'))]")),
-                "{label} {which}: the ready step waits for the extension: {}",
-                ready["dependsOn"]
+            let vm =
+                json!("[resourceId('Microsoft.Compute/virtualMachines', variables('vmName'))]");
+            if lab.view.vm.baked {
+                // The baked VM is ready at first boot: the ready step needs only the VM.
+                assert_eq!(ready["dependsOn"], json!([vm]), "{label} {which}");
+                assert!(script.contains("$Baked = $true\n"), "{label}");
+                continue;
+            }
+            assert!(script.contains("$Baked = $false\n"), "{label}");
+            assert_eq!(
+                ready["dependsOn"],
+                json!([
+                    "[resourceId('Microsoft.Compute/virtualMachines/extensions', variables('vmName'), variables('extensionName'))]",
+                    vm
+                ]),
+                "{label} {which}: the ready step waits for the extension"
             );
             // The resource after the extension in the file, too.
             let position = |ty: &str| resources.iter().position(|r| r["type"] == ty).unwrap();
@@ -995,15 +1029,16 @@ fn parameter_files_set_only_non_secret_parameters_at_the_lab_values() {
         );
         assert_eq!(params["contentVersion"], json!("1.0.0.0"));
         let v = &lab.view;
-        assert_eq!(
-            params["parameters"],
-            json!({
-                "location": { "value": v.azure.location },
-                "vmSize": { "value": v.vm.size },
-                "adminUsername": { "value": v.vm.admin_username },
-            }),
-            "{label}"
-        );
+        let mut expected = json!({
+            "location": { "value": v.azure.location },
+            "vmSize": { "value": v.vm.size },
+            "adminUsername": { "value": v.vm.admin_username },
+        });
+        // A baked image id given in the lab is a value too; one left out is asked for.
+        if let Some(id) = v.vm.baked_image.as_ref().and_then(|b| b.id.as_ref()) {
+            expected["bakedImageId"] = json!({ "value": id });
+        }
+        assert_eq!(params["parameters"], expected, "{label}");
         // Every value names a template parameter and equals its default.
         let arm = lab.json(ARM);
         for (name, value) in params["parameters"].as_object().unwrap() {
@@ -1047,18 +1082,26 @@ fn parameters_are_described_used_and_required_only_where_the_lab_is_silent() {
         let v = &lab.view;
         let sources_parameter =
             v.network.allow_from_parameter && !v.network.inbound_ports.is_empty();
-        if sources_parameter {
-            assert_eq!(
-                required,
-                ["adminPassword", "allowedSourceAddresses"],
+        let mut expected = vec!["adminPassword"];
+        match &v.vm.baked_image {
+            Some(baked) if baked.id.is_none() => {
+                expected.push("bakedImageId");
+                assert_eq!(params["bakedImageId"]["minLength"], 1, "{label}");
+            }
+            Some(baked) => assert_eq!(
+                params["bakedImageId"]["defaultValue"],
+                json!(baked.id),
                 "{label}"
-            );
+            ),
+            None => assert!(!params.contains_key("bakedImageId"), "{label}"),
+        }
+        if sources_parameter {
+            expected.push("allowedSourceAddresses");
             let p = &params["allowedSourceAddresses"];
             assert_eq!(p["type"], "array", "{label}");
             assert_eq!(p["minLength"], 1, "{label}");
-        } else {
-            assert_eq!(required, ["adminPassword"], "{label}");
         }
+        assert_eq!(required, expected, "{label}");
         assert_eq!(
             params["location"]["defaultValue"],
             json!(v.azure.location),
@@ -1110,9 +1153,17 @@ fn arm_states_the_lab() {
             ("vmName", &v.vm.name),
             ("computerName", &v.vm.computer_name),
             ("osDiskName", &v.names.os_disk),
-            ("extensionName", &v.names.extension),
         ] {
             assert_eq!(vars[var], arm_literal(expected), "{label}: {var}");
+        }
+        if v.vm.baked {
+            assert!(vars.get("extensionName").is_none(), "{label}: no extension");
+        } else {
+            assert_eq!(
+                vars["extensionName"],
+                arm_literal(&v.names.extension),
+                "{label}: extensionName"
+            );
         }
 
         // Tags on every resource, location only through the parameter. A key ARM reads as a
@@ -1257,10 +1308,18 @@ fn arm_states_the_lab() {
             "[parameters('adminUsername')]"
         );
         let image = &props["storageProfile"]["imageReference"];
-        assert_eq!(
-            image,
-            &json!({ "publisher": v.vm.image.publisher, "offer": v.vm.image.offer, "sku": v.vm.image.sku, "version": v.vm.image.version })
-        );
+        if v.vm.baked {
+            assert_eq!(
+                image,
+                &json!({ "id": "[parameters('bakedImageId')]" }),
+                "{label}"
+            );
+        } else {
+            assert_eq!(
+                image,
+                &json!({ "publisher": v.vm.image.publisher, "offer": v.vm.image.offer, "sku": v.vm.image.sku, "version": v.vm.image.version })
+            );
+        }
         let os_disk = &props["storageProfile"]["osDisk"];
         assert_eq!(os_disk["createOption"], "FromImage");
         assert_eq!(
@@ -1477,7 +1536,7 @@ fn arm_template_has_no_blank_values() {
 /// refuses command lines over 8,191 characters: the script travels as `userData` instead.
 #[test]
 fn command_to_execute_fits_a_cmd_exe_line() {
-    for lab in all_labs() {
+    for lab in all_labs().into_iter().filter(|l| !l.view.vm.baked) {
         let arm = lab.json(ARM);
         let resources = arm["resources"].as_array().unwrap();
         let command = extension(resources)["properties"]["protectedSettings"]["commandToExecute"]

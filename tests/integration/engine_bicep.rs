@@ -45,6 +45,8 @@ const TEST_SOURCES: &str = r#"["198.51.100.7/32"]"#;
 /// What Bicep and ARM say when a deploy-time source list mixes `*` with other sources.
 const STAR_MIXED: &str =
     "The source * (any source) cannot be combined with other sources in allowedSourceAddresses.";
+/// The test value of a required `bakedImageId`.
+const TEST_BAKED_IMAGE: &str = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-images/providers/Microsoft.Compute/galleries/lab_images/images/test/versions/1.0.0";
 /// The only rule whose findings never fail: its verdict moves with the calendar.
 const CALENDAR_RULE: &str = "use-recent-api-versions";
 /// Two `bicep` processes at a time (each start costs about 1.6 s of CPU on 2 cores).
@@ -900,6 +902,7 @@ fn every_bicepparam_compiles_to_the_parameter_file_values() {
             .current_dir(&dir)
             .env("ADMIN_PASSWORD", TEST_PASSWORD)
             .env("ALLOWED_SOURCE_ADDRESSES", TEST_SOURCES)
+            .env("BAKED_IMAGE_ID", TEST_BAKED_IMAGE)
             .args(["build-params", "--pattern", "*/main.bicepparam"]),
     );
     assert!(
@@ -921,6 +924,15 @@ fn every_bicepparam_compiles_to_the_parameter_file_values() {
         if lab.view.network.allow_from_parameter && !lab.view.network.inbound_ports.is_empty() {
             let sources: Value = serde_json::from_str(TEST_SOURCES).unwrap();
             expected.insert("allowedSourceAddresses".into(), json!({ "value": sources }));
+        }
+        if lab
+            .view
+            .vm
+            .baked_image
+            .as_ref()
+            .is_some_and(|b| b.id.is_none())
+        {
+            expected.insert("bakedImageId".into(), json!({ "value": TEST_BAKED_IMAGE }));
         }
         assert_eq!(
             built["parameters"],
@@ -961,6 +973,7 @@ fn snapshot_with(
     command
         .env("ADMIN_PASSWORD", TEST_PASSWORD)
         .env("ALLOWED_SOURCE_ADDRESSES", sources)
+        .env("BAKED_IMAGE_ID", TEST_BAKED_IMAGE)
         .arg("snapshot")
         .arg(params)
         .args([
@@ -1060,14 +1073,17 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
         ("Microsoft.Network/networkInterfaces", v.names.nic.clone()),
         ("Microsoft.Compute/virtualMachines", v.vm.name.clone()),
         (
-            "Microsoft.Compute/virtualMachines/extensions",
-            format!("{}/{}", v.vm.name, v.names.extension),
-        ),
-        (
             "Microsoft.Compute/virtualMachines/runCommands",
             format!("{}/wcigen-ready", v.vm.name),
         ),
     ]);
+    // A VM from the baked image is ready at first boot: no provisioning extension.
+    if !v.vm.baked {
+        expected.insert(
+            "Microsoft.Compute/virtualMachines/extensions",
+            format!("{}/{}", v.vm.name, v.names.extension),
+        );
+    }
     if v.auto_shutdown.enabled {
         expected.insert(
             "Microsoft.DevTestLab/schedules",
@@ -1127,21 +1143,27 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
     let vm = &one(snap, "Microsoft.Compute/virtualMachines", label)["properties"];
     assert_eq!(vm["hardwareProfile"]["vmSize"], json!(v.vm.size), "{label}");
     let image = &vm["storageProfile"]["imageReference"];
-    assert_eq!(
-        (
-            &image["publisher"],
-            &image["offer"],
-            &image["sku"],
-            &image["version"]
-        ),
-        (
-            &json!(v.vm.image.publisher),
-            &json!(v.vm.image.offer),
-            &json!(v.vm.image.sku),
-            &json!(v.vm.image.version)
-        ),
-        "{label}: image"
-    );
+    if let Some(baked) = &v.vm.baked_image {
+        let id = baked.id.as_deref().unwrap_or(TEST_BAKED_IMAGE);
+        assert_eq!(image, &json!({ "id": id }), "{label}: baked image");
+        assert!(vm.get("userData").is_none(), "{label}: no userData");
+    } else {
+        assert_eq!(
+            (
+                &image["publisher"],
+                &image["offer"],
+                &image["sku"],
+                &image["version"]
+            ),
+            (
+                &json!(v.vm.image.publisher),
+                &json!(v.vm.image.offer),
+                &json!(v.vm.image.sku),
+                &json!(v.vm.image.version)
+            ),
+            "{label}: image"
+        );
+    }
     assert_eq!(
         vm["osProfile"]["computerName"],
         json!(v.vm.computer_name),

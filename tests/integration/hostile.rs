@@ -798,6 +798,9 @@ fn field_values(spec: &LabSpec) -> Vec<FieldValue> {
     if let Some(c) = &spec.vm.computer_name {
         push("vm.computerName", c, None);
     }
+    if let Some(id) = spec.vm.baked_image.as_ref().and_then(|b| b.id.as_ref()) {
+        push("vm.bakedImage.id", id, None);
+    }
     if let Some(e) = &spec.auto_shutdown.notification_email {
         if spec.auto_shutdown.enabled {
             push("autoShutdown.notificationEmail", e, None);
@@ -907,6 +910,15 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
             (ARM_PARAMS, p(&["parameters", "adminUsername", "value"])),
             (TF_VARS, p(&["variable", "admin_username", "default"])),
             (TF_EXAMPLE, p(&["admin_username"])),
+        ],
+        "vm.bakedImage.id" => vec![
+            (BICEP, p(&["parameter", "bakedImageId"])),
+            (BICEP_PARAMS, p(&["parameters", "bakedImageId", "value"])),
+            (BICEPPARAM, p(&["parameter", "bakedImageId"])),
+            (ARM, p(&["parameters", "bakedImageId", "defaultValue"])),
+            (ARM_PARAMS, p(&["parameters", "bakedImageId", "value"])),
+            (TF_VARS, p(&["variable", "baked_image_id", "default"])),
+            (TF_EXAMPLE, p(&["baked_image_id"])),
         ],
         "vm.name" => vec![
             (PS, p(&["$Lab", "VmName"])),
@@ -1172,7 +1184,13 @@ pub(crate) fn check_rendered(
         out.problems
             .push(format!("{label}: provision.ps1 has no UTF-8 BOM"));
     }
-    for target in ["bicep", "arm", "terraform", "packer"] {
+    // A lab deployed from its baked image embeds the script only in what bakes it (Packer).
+    let embedding: &[&str] = if spec.vm.baked_image.is_some() {
+        &["packer"]
+    } else {
+        &["bicep", "arm", "terraform", "packer"]
+    };
+    for target in embedding.iter().copied() {
         let copies: Vec<Vec<u8>> = readings
             .iter()
             .filter(|(path, _)| target_of(path) == target)

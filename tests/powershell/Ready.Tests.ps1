@@ -78,3 +78,39 @@ Describe 'The ready step' {
         $machine.LastOutput | Should -Not -Match 'y{201}'
     }
 }
+
+Describe 'The ready step of a VM started from the baked image' {
+    BeforeAll { $baked = Join-Path (Resolve-Path (Join-Path $PSScriptRoot '../..')) 'examples/baked.yaml' }
+    AfterEach { Remove-StandInMachine }
+
+    It 'succeeds at once on a complete bake whose docker service runs' {
+        $machine = New-StandInMachine -Lab $baked
+        $ready = Get-StandInReadyScript
+        Get-Content -Raw -LiteralPath $ready | Should -Match '\$Baked = \$true'
+        # The bake: Packer's Orchestrated runs with a restart between them.
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 3010
+        $null = Restart-StandInMachine
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 0 -Because $machine.LastOutput
+        $before = $machine.Sleeps.Count
+        Invoke-StandInScript -Path $ready | Should -Be 0 -Because $machine.LastOutput
+        $machine.LastOutput | Should -Match 'the lab wci is ready \(baked into the image; '
+        $machine.Sleeps.Count | Should -Be $before
+    }
+    It 'waits for the docker service, and fails after its bound when it never runs' {
+        $machine = New-StandInMachine -Lab $baked
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 3010
+        $null = Restart-StandInMachine
+        Invoke-StandInScript -Environment @{ WCIGEN_MODE = 'Orchestrated' } | Should -Be 0
+        $machine.Services['docker'].Status = 'Stopped'
+        $start = $machine.Clock
+        Invoke-StandInScript -Path (Get-StandInReadyScript) | Should -Be 1
+        $machine.LastOutput | Should -Match 'NOT ready: the image was baked, but the docker service is not running after 60 minutes'
+        ($machine.Clock - $start).TotalMinutes | Should -BeGreaterOrEqual 60
+    }
+    It 'fails at once on an image that holds no complete bake' {
+        $machine = New-StandInMachine -Lab $baked
+        Invoke-StandInScript -Path (Get-StandInReadyScript) | Should -Be 1
+        $machine.LastOutput | Should -Match 'NOT ready: the image was not baked by a complete wcigen run \(state\.json: missing\)'
+        $machine.Sleeps.Count | Should -Be 0
+    }
+}
