@@ -571,7 +571,8 @@ pub struct TemplateContext {
 /// into a failed deployment.
 ///
 /// Why these numbers: the extension returns when phase 1 is done and a restart is scheduled (in
-/// 60 s); phase 2 (the Docker install, its service, the smoke test's image pull, one retry)
+/// 10 s, so that it comes before this Run Command starts: one that a restart interrupts is never
+/// run again); phase 2 (the Docker install, its service, the smoke test's image pull, one retry)
 /// runs from the startup task after the restart and takes 5 to 20 minutes. The script's own
 /// bound (60 min) comes before Azure's (`timeoutInSeconds`, 70 min), so a lab that hangs fails
 /// with the script's report rather than Azure's bare timeout. The azurerm provider sends its

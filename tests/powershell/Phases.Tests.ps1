@@ -35,7 +35,7 @@ Describe 'Unattended run of <Name>' -ForEach $labs {
             # Windows PowerShell 5.1, which exists on every Windows Server, whatever host ran phase 1.
             $taskAfterPhase1.Execute.Replace('/', '\') | Should -Be 'C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe'
             $taskAfterPhase1.Argument | Should -Match '-File "C:[\\/]ProgramData[\\/]wcigen[\\/]provision\.ps1" -Mode Unattended$'
-            $machine.Events | Should -Contain 'shutdown /r /t 60 /c wcigen: restarting to finish provisioning'
+            $machine.Events | Should -Contain 'shutdown /r /t 10 /c wcigen: restarting to finish provisioning'
         }
         else {
             $restartScheduled | Should -BeFalse

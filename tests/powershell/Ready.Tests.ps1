@@ -50,7 +50,7 @@ Describe 'The ready step' {
         $start = $machine.Clock
         Invoke-StandInScript -Path $ready | Should -Be 1
         $machine.LastOutput | Should -Match 'NOT ready: provisioning did not finish within 60 minutes \(status rebooting, step docker-install\)'
-        $machine.LastOutput | Should -Match 'Restart scheduled in 60 s'
+        $machine.LastOutput | Should -Match 'Restart scheduled in 10 s'
         ($machine.Clock - $start).TotalMinutes | Should -BeGreaterOrEqual 60
         ($machine.Clock - $start).TotalMinutes | Should -BeLessThan 61
     }
