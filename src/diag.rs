@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::source::{FieldPath, FileKind, Position, ReadError, SourceFile, SpanIndex};
+use crate::lab::source::{FieldPath, FileKind, Position, ReadError, SourceFile, SpanIndex};
 
 /// How serious a diagnostic is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -41,7 +41,7 @@ pub enum DiagnosticKind {
         reason: String,
     },
     FileNotRegular {
-        kind: crate::source::FileKind,
+        kind: crate::lab::source::FileKind,
     },
     YamlSyntax {
         reason: String,
@@ -364,7 +364,7 @@ impl PriceField {
 fn fetch_prices_command(size: &str, region: &str) -> String {
     format!(
         "`curl -sS -o prices.json '{}'`",
-        crate::facts::price_list_url(size, region)
+        crate::lab::facts::price_list_url(size, region)
     )
 }
 
@@ -379,14 +379,14 @@ fn price_field_expectation(field: PriceField) -> &'static str {
 
 /// Why the price file of `render --prices` cannot be read.
 #[must_use]
-pub fn prices_read_error(error: &crate::source::ReadError) -> Diagnostic {
-    use crate::source::ReadError as E;
+pub fn prices_read_error(error: &crate::lab::source::ReadError) -> Diagnostic {
+    use crate::lab::source::ReadError as E;
     let reason = match error {
         E::NotFound => "no such file".to_string(),
         E::IsDirectory => "it is a directory".to_string(),
         E::TooLarge(bytes) => format!(
             "it has {bytes} bytes, more than the {} a filtered price list needs",
-            crate::source::MAX_LAB_BYTES
+            crate::lab::source::MAX_LAB_BYTES
         ),
         E::NotUtf8(offset) => format!("it is not UTF-8 text (byte {offset})"),
         E::NotRegular(kind) => format!("it is {}, not a regular file", file_kind(*kind)),
@@ -752,7 +752,7 @@ impl DiagnosticKind {
             K::AdminUsernameInvalid { .. } => "use 1-20 characters without `\" / \\ [ ] : ; | = , + * ? < > @`, spaces, or a trailing `.`".into(),
             K::AdminUsernameReserved { .. } => format!(
                 "pick another name; Azure reserves {}",
-                list(&crate::facts::RESERVED_USERNAMES.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())
+                list(&crate::lab::facts::RESERVED_USERNAMES.iter().map(|s| (*s).to_string()).collect::<Vec<_>>())
             ),
             K::ShutdownTimeInvalid { .. } => "write the time quoted, 24-hour, e.g. `time: \"19:00\"`".into(),
             K::TimeZoneUnknown { suggestion, .. } => format!(
@@ -1076,8 +1076,8 @@ pub fn render_json(diagnostics: &[ResolvedDiagnostic]) -> String {
 
 /// What a path that is not a regular file is, as a noun phrase.
 #[must_use]
-pub fn file_kind(kind: crate::source::FileKind) -> &'static str {
-    use crate::source::FileKind as F;
+pub fn file_kind(kind: crate::lab::source::FileKind) -> &'static str {
+    use crate::lab::source::FileKind as F;
     match kind {
         F::Fifo => "a FIFO (named pipe)",
         F::Socket => "a socket",
@@ -1088,15 +1088,15 @@ pub fn file_kind(kind: crate::source::FileKind) -> &'static str {
     }
 }
 
-fn read_problem(error: &crate::source::ReadError) -> String {
-    use crate::source::ReadError as E;
+fn read_problem(error: &crate::lab::source::ReadError) -> String {
+    use crate::lab::source::ReadError as E;
     match error {
         E::NotFound => "no such file".into(),
         E::IsDirectory => "it is a directory".into(),
         E::NotRegular(kind) => format!("it is {}, not a regular file", file_kind(*kind)),
         E::TooLarge(bytes) => format!(
             "it has {bytes} bytes, more than the {} bytes a manifest may have",
-            crate::source::MAX_LAB_BYTES
+            crate::lab::source::MAX_LAB_BYTES
         ),
         E::NotUtf8(offset) => format!("it is not UTF-8 text (byte {offset})"),
         E::Io(e) => e.kind().to_string(),
@@ -1150,7 +1150,7 @@ pub enum Drift {
 
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        use crate::facts::MANIFEST;
+        use crate::lab::facts::MANIFEST;
         use WriteError as W;
         match self {
             W::Foreign(paths) => write!(
@@ -1221,7 +1221,7 @@ pub fn drift_help(drift: &[Drift], lab: &str, out: &str) -> String {
     if drift.iter().any(|d| matches!(d, Drift::Extra(_))) {
         text.push_str(&format!(
             "help: remove the extra files from {out} (wcigen allows only {} besides its own)\n",
-            crate::facts::USER_FILES
+            crate::lab::facts::USER_FILES
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()

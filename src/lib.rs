@@ -6,20 +6,20 @@
 //! lab.yaml ─source─▶ SourceFile ─load─▶ LabSpec ─validate─▶ ValidLab ─view─▶ LabView ─render─▶ files ─output─▶ disk
 //! ```
 //!
-//! Diagnostics are values ([`diag::Diagnostic`]) collected along the way; the library never
+//! The folders are the stages: `lab/` (source, load, model, facts, validate), `render/` (view,
+//! prices, templates and escapers), `output/` (the folder on disk); the binary's `cli/` sits on
+//! top. Diagnostics are values ([`diag::Diagnostic`]) collected along the way; the library never
 //! prints (the `wcigen` binary does). Renderers accept only [`validate::ValidLab`].
 #![warn(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 pub mod diag;
-pub mod facts;
-pub mod load;
-pub mod model;
+pub mod lab;
 pub mod output;
-pub mod prices;
 pub mod render;
-pub mod source;
-pub mod validate;
-pub mod view;
+
+// The stages' modules under their short names, for the binary, the tests and the benchmarks.
+pub use lab::{facts, load, model, source, validate};
+pub use render::{prices, view};
 
 use std::path::Path;
 

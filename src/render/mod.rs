@@ -5,8 +5,13 @@
 //! printed value through one formatter. The formatter picks the escaper from the template's
 //! folder (`powershell/`, `bicep/`, ...), so a template writes `name = {{ vm.name }}` and the output
 //! holds a complete, correctly quoted literal. Nothing here touches the disk.
+//!
+//! The stage: `ValidLab ─view─▶ LabView (+ prices: the cost) ─templates + escape─▶ files`.
+//! May import: `lab` (it renders only a `ValidLab`) and `diag`. Never `output` or the CLI.
 
 pub mod escape;
+pub mod prices;
+pub mod view;
 
 use std::fmt;
 
@@ -14,9 +19,11 @@ use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use crate::prices::HourlyPrice;
-use crate::validate::ValidLab;
-use crate::view::{CostView, LabView, ReadyView, RenderedTargets, ScriptView, TemplateContext};
+use crate::lab::validate::ValidLab;
+use crate::render::prices::HourlyPrice;
+use crate::render::view::{
+    CostView, LabView, ReadyView, RenderedTargets, ScriptView, TemplateContext,
+};
 
 /// A deployable form of the lab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum, Serialize)]
@@ -563,7 +570,7 @@ pub fn render(lab: &ValidLab, targets: &[Target]) -> Result<Vec<RenderedFile>, R
     render_with_price(lab, targets, None)
 }
 
-/// [`render`], with the lab's hourly price (from [`crate::prices::estimate`]) stated in the
+/// [`render`], with the lab's hourly price (from [`crate::render::prices::estimate`]) stated in the
 /// generated README.
 ///
 /// # Errors

@@ -128,13 +128,37 @@ fn module_of(path: &[String], modules: &BTreeSet<String>) -> Option<String> {
         .find(|m| modules.contains(m))
 }
 
+/// The crate root's `pub use stage::{module, ...}` re-exports: short name → module path.
+fn root_aliases(root: &str, names: &BTreeSet<String>) -> BTreeMap<String, String> {
+    let mut aliases = BTreeMap::new();
+    for line in code_only(root).lines() {
+        let Some(rest) = line.trim().strip_prefix("pub use ") else {
+            continue;
+        };
+        for path in crate_paths(&format!("crate::{rest}")) {
+            let full = path.join("::");
+            if names.contains(&full) {
+                aliases.insert(path.last().unwrap().clone(), full);
+            }
+        }
+    }
+    aliases
+}
+
 fn graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
     let files = modules(src);
     let names: BTreeSet<String> = files.keys().cloned().collect();
+    let aliases = root_aliases(files.get("").map_or("", String::as_str), &names);
     let mut edges = BTreeMap::new();
     for (module, text) in &files {
         let targets: &mut BTreeSet<String> = edges.entry(module.clone()).or_default();
-        for path in crate_paths(&code_only(text)) {
+        for mut path in crate_paths(&code_only(text)) {
+            // `crate::model` through the root's re-export is `crate::lab::model`.
+            if let Some(full) = path.first().and_then(|first| aliases.get(first)) {
+                let mut resolved: Vec<String> = full.split("::").map(str::to_string).collect();
+                resolved.extend(path.drain(1..));
+                path = resolved;
+            }
             let Some(target) = module_of(&path, &names) else {
                 continue;
             };
@@ -220,7 +244,11 @@ fn library_modules_import_one_way() {
 fn the_import_graph_reader_sees_groups_and_circles() {
     let dir = crate::engines::work_dir("architecture-probe");
     std::fs::create_dir_all(dir.join("lab")).unwrap();
-    std::fs::write(dir.join("lib.rs"), "pub mod a;\npub mod lab;\n").unwrap();
+    std::fs::write(
+        dir.join("lib.rs"),
+        "pub mod a;\npub mod lab;\npub use lab::{b, c};\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("a.rs"),
         "use crate::{lab::{b::X, c}, a::Y};\n// crate::d::Z is a comment\nlet s = \"crate::d\";\n",
@@ -229,8 +257,13 @@ fn the_import_graph_reader_sees_groups_and_circles() {
     std::fs::write(dir.join("lab").join("mod.rs"), "pub mod b;\npub mod c;\n").unwrap();
     std::fs::write(dir.join("lab").join("b.rs"), "use crate::lab::c;\n").unwrap();
     std::fs::write(dir.join("lab").join("c.rs"), "fn f() { crate::a::g() }\n").unwrap();
-    std::fs::write(dir.join("d.rs"), "").unwrap();
+    std::fs::write(dir.join("d.rs"), "fn f() { crate::b::h() }\n").unwrap();
     let edges = graph(&dir);
+    assert_eq!(
+        edges["d"].iter().map(String::as_str).collect::<Vec<_>>(),
+        ["lab::b"],
+        "a root re-export resolves to its module"
+    );
     let of = |m: &str| edges[m].iter().map(String::as_str).collect::<Vec<_>>();
     assert_eq!(of("a"), ["lab::b", "lab::c"]);
     assert_eq!(of("lab::b"), ["lab::c"]);

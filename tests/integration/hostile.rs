@@ -2082,7 +2082,7 @@ fn non_nfc_text_survives_hcl_targets() {
 /// `;`-separated list. The validator accepts `;` in `toolsDir` segments and tool `dir`s, so
 /// `dir: "a;b"` adds two entries, `C:\tools\a` and the relative `b` (searched under whatever the
 /// current folder is): lab text crossing into list syntax. Proposed fix: `folder_name_problem`
-/// in `src/validate.rs` refuses `;` ("separates PATH entries"), or `Add-MachinePath` throws on
+/// in `src/lab/validate.rs` refuses `;` ("separates PATH entries"), or `Add-MachinePath` throws on
 /// it. Remove the `ignore` then.
 #[test]
 fn tool_folders_cannot_split_a_path_entry() {

@@ -9,11 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diagnostic, DiagnosticKind, Severity};
-use crate::facts;
-use crate::model::{
+use crate::lab::facts;
+use crate::lab::model::{
     BakedImageKind, HyperVGeneration, InboundPort, LabSpec, SecurityType, ToolKind,
 };
-use crate::source::FieldPath;
+use crate::lab::source::FieldPath;
 
 /// A lab that passed every rule. Only [`validate`] creates one.
 #[derive(Clone, Debug)]

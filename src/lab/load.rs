@@ -13,8 +13,8 @@ use jsonschema::JsonType;
 use serde_json::Value;
 
 use crate::diag::{Diagnostic, DiagnosticKind};
-use crate::model::LabSpec;
-use crate::source::{FieldPath, Position, Segment, SourceFile};
+use crate::lab::model::LabSpec;
+use crate::lab::source::{FieldPath, Position, Segment, SourceFile};
 
 /// The lab's JSON Schema, generated from the model.
 #[must_use]
@@ -314,7 +314,8 @@ fn structural(
                 if normalized.contains("password") {
                     continue; // reported by `find_passwords` with deploy-time instructions
                 }
-                let suggestion = crate::facts::suggest(key, allowed.iter().map(String::as_str));
+                let suggestion =
+                    crate::lab::facts::suggest(key, allowed.iter().map(String::as_str));
                 out.push(Diagnostic::at_key(
                     path.key(key),
                     DiagnosticKind::UnknownKey {
@@ -357,7 +358,7 @@ fn structural(
                     path.clone(),
                     DiagnosticKind::UnknownValue {
                         value: value.to_string(),
-                        suggestion: crate::facts::suggest(
+                        suggestion: crate::lab::facts::suggest(
                             value,
                             allowed.iter().map(String::as_str),
                         ),
@@ -397,7 +398,7 @@ fn structural(
                         path.clone(),
                         DiagnosticKind::UnknownValue {
                             value: value.to_string(),
-                            suggestion: crate::facts::suggest(
+                            suggestion: crate::lab::facts::suggest(
                                 value,
                                 consts.iter().map(String::as_str),
                             ),

@@ -45,9 +45,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 pub use crate::diag::{Drift, WriteError};
-pub use crate::facts::{MANIFEST, USER_FILES};
+pub use crate::lab::facts::{MANIFEST, USER_FILES};
+use crate::lab::source::{self, FileKind, Links, ReadError};
 use crate::render::RenderedFile;
-use crate::source::{self, FileKind, Links, ReadError};
 
 /// Prefix of a render's staging folder inside the output folder.
 const STAGING_PREFIX: &str = ".wcigen-staging-";

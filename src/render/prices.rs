@@ -16,9 +16,9 @@
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, DiagnosticKind, PriceField};
-pub use crate::facts::{price_list_url, RETAIL_PRICES_API};
-use crate::source::{FieldPath, Position, SourceFile};
-use crate::validate::ValidLab;
+pub use crate::lab::facts::{price_list_url, RETAIL_PRICES_API};
+use crate::lab::source::{FieldPath, Position, SourceFile};
+use crate::lab::validate::ValidLab;
 
 /// Hours in a month as Azure's pricing calculator counts them.
 pub const HOURS_PER_MONTH: u32 = 730;

@@ -3,7 +3,7 @@
 //! This module exists so that one set of types is both the parser and the published JSON Schema
 //! (`schemas/lab.schema.json` is generated from these derives; doc comments become the schema's
 //! descriptions). It holds no rules beyond shape and defaults: the semantic checks live in
-//! [`crate::validate`], which turns a [`LabSpec`] into a [`crate::validate::ValidLab`].
+//! [`crate::lab::validate`], which turns a [`LabSpec`] into a [`crate::lab::validate::ValidLab`].
 //!
 //! Key names are the public contract: additions are welcome, renames are not.
 

@@ -3,6 +3,8 @@
 //! Exit codes: 0 success (warnings allowed), 1 invalid lab or price file / drift / cannot write,
 //! 2 usage error (clap), 3 internal error (a defect in wcigen; please report it).
 
+mod man;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -150,7 +152,7 @@ pub(crate) fn run() -> ExitCode {
         Command::Init { path, force } => init_cmd(&path, force),
         Command::Man { command } => {
             let root = <Cli as clap::CommandFactory>::command();
-            print_stdout(&crate::man::page(root, command.as_deref()));
+            print_stdout(&man::page(root, command.as_deref()));
             ExitCode::SUCCESS
         }
         Command::Completions { shell } => {

@@ -7,8 +7,8 @@
 
 use serde::Serialize;
 
-use crate::model::{BakedImageKind, InboundPort, SecurityType, ToolKind, Verify};
-use crate::validate::{port_name, ValidLab};
+use crate::lab::model::{BakedImageKind, InboundPort, SecurityType, ToolKind, Verify};
+use crate::lab::validate::{port_name, ValidLab};
 
 /// Everything a template may read.
 #[derive(Clone, Debug, Serialize)]
@@ -350,7 +350,7 @@ impl LabView {
                 },
                 baked: vm.baked_image.is_some(),
                 baked_image: vm.baked_image.as_ref().map(|b| {
-                    let gallery = crate::validate::baked_image_kind(spec)
+                    let gallery = crate::lab::validate::baked_image_kind(spec)
                         == Some(BakedImageKind::GalleryImageVersion);
                     BakedImageView {
                         id: b.id.clone(),
@@ -656,14 +656,14 @@ pub struct EstimateView {
 }
 
 impl CostView {
-    /// The cost of `lab`, with `price` (already matched to the lab by [`crate::prices::estimate`]).
+    /// The cost of `lab`, with `price` (already matched to the lab by [`crate::render::prices::estimate`]).
     #[must_use]
-    pub fn new(lab: &ValidLab, price: Option<&crate::prices::HourlyPrice>) -> Self {
+    pub fn new(lab: &ValidLab, price: Option<&crate::render::prices::HourlyPrice>) -> Self {
         let spec = lab.spec();
         let estimate = price.map(|p| {
             let (day, month) = (
-                crate::prices::HOURS_PER_LAB_DAY,
-                crate::prices::HOURS_PER_MONTH,
+                crate::render::prices::HOURS_PER_LAB_DAY,
+                crate::render::prices::HOURS_PER_MONTH,
             );
             EstimateView {
                 currency: p.currency().to_string(),
@@ -676,7 +676,7 @@ impl CostView {
             }
         });
         Self {
-            prices_url: crate::prices::price_list_url(&spec.vm.size, &spec.azure.location),
+            prices_url: crate::render::prices::price_list_url(&spec.vm.size, &spec.azure.location),
             estimate,
         }
     }
