@@ -17,6 +17,7 @@ pub mod model;
 pub mod output;
 pub mod prices;
 pub mod render;
+pub mod secret;
 pub mod source;
 pub mod validate;
 pub mod view;
