@@ -7,6 +7,8 @@
 //! repeated (duplicate names and folders, one diagnostic each); tools with a misspelt key
 //! (a did-you-mean per tool); tools with double-quoted values on one line (caret measurement);
 //! a YAML anchor expanded by aliases.
+//!
+//! Run with `cargo bench --bench validate`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -91,7 +93,10 @@ fn validate_and_report(text: &str) -> usize {
 }
 
 fn bench(c: &mut Criterion) {
-    if std::env::var_os("PHASES").is_some() {
+    // `WCIGEN_BENCH_PHASES=1 cargo bench --bench validate` times each phase of one run per
+    // case instead (parse + validate, span index, resolve, human report), to find which one
+    // grows when a case gets slow.
+    if std::env::var_os("WCIGEN_BENCH_PHASES").is_some() {
         for (name, text) in cases() {
             let t = std::time::Instant::now();
             let source = SourceFile {
@@ -110,7 +115,7 @@ fn bench(c: &mut Criterion) {
             let n = diag::render_human(Some(&source), &resolved, false).len();
             let t4 = t.elapsed();
             eprintln!(
-                "{name}: {} diags check {t1:?} spans {:?} resolve {:?} human {:?} ({n})",
+                "{name}: {} diagnostics; check {t1:?}, span index {:?}, resolve {:?}, human report {:?} ({n} bytes)",
                 diagnostics.len(),
                 t2 - t1,
                 t3 - t2,
