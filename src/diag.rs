@@ -985,6 +985,8 @@ fn render_entries(
         _ => Vec::new(),
     };
     let line = |n: usize| n.checked_sub(1).and_then(|i| lines.get(i).copied());
+    // Whether a line names a secret, decided once per line (a long line is folded once).
+    let mut secret_lines = std::collections::HashMap::new();
     for d in diagnostics {
         let d = &d.printable();
         let (label, tint) = match d.severity {
@@ -1010,7 +1012,11 @@ fn render_entries(
         if let (Some(line_no), Some(col), true) = (d.line, d.column, d.show_source) {
             // A line that names a secret is never printed, nor the line after a secret's key
             // (where a block value starts), whatever the diagnostic is about.
-            let secret = |n: usize| line(n).is_some_and(crate::secret::line_names_secret);
+            let mut secret = |n: usize| {
+                *secret_lines
+                    .entry(n)
+                    .or_insert_with(|| line(n).is_some_and(crate::secret::line_names_secret))
+            };
             if let Some(text) =
                 line(line_no).filter(|_| !secret(line_no) && !secret(line_no.saturating_sub(1)))
             {
@@ -1051,17 +1057,17 @@ const SOURCE_WINDOW: usize = 120;
 /// The part of a source line to show, with [`hidden`] characters blanked, and the 0-based
 /// character offset of the caret (`column` is 1-based) within it.
 fn source_window(line: &str, column: usize) -> (String, usize) {
-    let chars: Vec<char> = line
-        .chars()
-        .map(|c| if hidden(c) { ' ' } else { c })
-        .collect();
+    // Only the shown characters are collected: a 1 MiB one-line file costs one count per
+    // diagnostic, not a copy.
+    let blank = |c: char| if hidden(c) { ' ' } else { c };
     let at = column.saturating_sub(1);
-    if chars.len() <= SOURCE_LINE_LIMIT {
-        return (chars.into_iter().collect(), at);
+    let len = line.chars().count();
+    if len <= SOURCE_LINE_LIMIT {
+        return (line.chars().map(blank).collect(), at);
     }
     let start = at
         .saturating_sub(SOURCE_WINDOW / 3)
-        .min(chars.len() - SOURCE_WINDOW);
+        .min(len - SOURCE_WINDOW);
     let end = start + SOURCE_WINDOW;
     let mut shown = String::new();
     let mut caret_at = at - start.min(at);
@@ -1069,8 +1075,8 @@ fn source_window(line: &str, column: usize) -> (String, usize) {
         shown.push('…');
         caret_at += 1;
     }
-    shown.extend(&chars[start..end]);
-    if end < chars.len() {
+    shown.extend(line.chars().skip(start).take(SOURCE_WINDOW).map(blank));
+    if end < len {
         shown.push('…');
     }
     (shown, caret_at)
