@@ -103,9 +103,11 @@ fn bench(c: &mut Criterion) {
                 path: "lab.yaml".into(),
                 text: text.clone(),
             };
-            let diagnostics = match wcigen::check(&source) {
-                Ok(lab) => lab.warnings().to_vec(),
-                Err(d) => d,
+            let parsed = wcigen::load::parse(&source);
+            let t0 = t.elapsed();
+            let diagnostics = match parsed.map(wcigen::validate::validate) {
+                Ok(Ok(lab)) => lab.warnings().to_vec(),
+                Ok(Err(d)) | Err(d) => d,
             };
             let t1 = t.elapsed();
             let spans = SpanIndex::build(&text);
@@ -115,8 +117,9 @@ fn bench(c: &mut Criterion) {
             let n = diag::render_human(Some(&source), &resolved, false).len();
             let t4 = t.elapsed();
             eprintln!(
-                "{name}: {} diagnostics; check {t1:?}, span index {:?}, resolve {:?}, human report {:?} ({n} bytes)",
+                "{name}: {} diagnostics; parse {t0:?}, validate {:?}, span index {:?}, resolve {:?}, human report {:?} ({n} bytes)",
                 diagnostics.len(),
+                t1 - t0,
                 t2 - t1,
                 t3 - t2,
                 t4 - t3
