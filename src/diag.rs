@@ -236,6 +236,42 @@ pub enum DiagnosticKind {
         nfc: String,
     },
     TextBidiControl,
+    // --- size limits, secrets and what Azure would refuse late (one block: issue 14) ---
+    UrlSecretQuery {
+        /// The URL with every credential value replaced by `***`.
+        value: String,
+        parameters: Vec<String>,
+    },
+    UserDataTooLarge {
+        bytes: usize,
+        limit: usize,
+    },
+    CidrDuplicate {
+        value: String,
+        other: String,
+    },
+    CidrOverlap {
+        value: String,
+        other: String,
+    },
+    TagNameCaseDuplicate {
+        key: String,
+        other: String,
+    },
+    TagNameSecret {
+        key: String,
+    },
+    NameStartsWithHyphen {
+        field: &'static str,
+        value: String,
+    },
+    ToolFolderForbidden {
+        value: String,
+        reason: &'static str,
+    },
+    AdminUsernameBuiltIn {
+        value: String,
+    },
     // --- the price file of `render --prices` ---
     PricesFileUnreadable {
         reason: String,
@@ -481,6 +517,15 @@ impl DiagnosticKind {
             K::TextControlCharacter => "text-control-character",
             K::TextNotNfc { .. } => "text-not-nfc",
             K::TextBidiControl => "text-bidi-control",
+            K::UrlSecretQuery { .. } => "url-secret-query",
+            K::UserDataTooLarge { .. } => "user-data-too-large",
+            K::CidrDuplicate { .. } => "cidr-duplicate",
+            K::CidrOverlap { .. } => "cidr-overlap",
+            K::TagNameCaseDuplicate { .. } => "tag-name-case-duplicate",
+            K::TagNameSecret { .. } => "tag-name-secret",
+            K::NameStartsWithHyphen { .. } => "name-starts-with-hyphen",
+            K::ToolFolderForbidden { .. } => "tool-folder-forbidden",
+            K::AdminUsernameBuiltIn { .. } => "admin-username-built-in",
             K::PricesFileUnreadable { .. } => "prices-file-unreadable",
             K::PricesNotJson { .. } => "prices-not-json",
             K::PricesNotRetailPrices { .. } => "prices-not-retail-prices",
@@ -499,6 +544,7 @@ impl DiagnosticKind {
             K::ImageVersionLatest
             | K::VmSizeUnknown { .. }
             | K::AllowFromAny { .. }
+            | K::CidrOverlap { .. }
             | K::NoInboundPorts => Severity::Warning,
             _ => Severity::Error,
         }
@@ -657,6 +703,36 @@ impl DiagnosticKind {
             K::TextControlCharacter => "text contains a control character".into(),
             K::TextNotNfc { .. } => "text is not in Unicode normal form C: Terraform and Packer would change it, so the targets would disagree".into(),
             K::TextBidiControl => "text contains a bidirectional control character, so what is displayed differs from what runs".into(),
+            K::UrlSecretQuery { value, parameters } => format!(
+                "`{value}` carries a credential in {} {}: it would be written into the VM's userData, the script on the VM and its log",
+                if parameters.len() == 1 { "parameter" } else { "parameters" },
+                list(parameters)
+            ),
+            K::UserDataTooLarge { bytes, limit } => format!(
+                "the provisioning script as the VM's userData (gzip, base64) is {bytes} bytes; Azure accepts at most {limit}"
+            ),
+            K::CidrDuplicate { value, other } if value == other => {
+                format!("source `{value}` is listed more than once")
+            }
+            K::CidrDuplicate { value, other } => {
+                format!("source `{value}` is the same range as `{other}`, listed before it")
+            }
+            K::CidrOverlap { value, other } => {
+                format!("source `{value}` overlaps `{other}`, listed before it")
+            }
+            K::TagNameCaseDuplicate { key, other } => format!(
+                "tag `{key}` differs from tag `{other}` only in case; Azure tag names ignore case, so one would replace the other"
+            ),
+            K::TagNameSecret { key } => format!(
+                "tag `{key}` names a secret; tags are readable by everyone who can read the resources"
+            ),
+            K::NameStartsWithHyphen { field, value } => format!(
+                "{field} `{value}` starts with `-`, so a command line would read it as an option"
+            ),
+            K::ToolFolderForbidden { value, reason } => format!("tool folder `{value}` is {reason}"),
+            K::AdminUsernameBuiltIn { value } => format!(
+                "admin username `{value}` is a built-in account of Windows Server; Azure cannot create it"
+            ),
             K::PricesFileUnreadable { reason } => format!("cannot read the price file: {reason}"),
             K::PricesNotJson { reason } => format!("the price file is not JSON: {reason}"),
             K::PricesNotRetailPrices { reason } => {
@@ -722,7 +798,7 @@ impl DiagnosticKind {
             K::RegionUnknown { suggestion, .. } => {
                 format!("{}use a region name such as `eastus`, `westeurope` (`az account list-locations -o table`)", did_you_mean(suggestion.as_ref()))
             }
-            K::ResourceGroupInvalid { .. } => "use 1-90 letters, digits, `_`, `-`, `.`, `(`, `)`, not ending with `.`".into(),
+            K::ResourceGroupInvalid { .. } => "use 1-90 ASCII letters, digits, `_`, `-`, `.`, `(`, `)`, not ending with `.`".into(),
             K::VmNameInvalid { .. } => "use 1-64 letters, digits and hyphens, starting with a letter or digit and not ending with a hyphen".into(),
             K::ComputerNameInvalid { from_vm_name: true, .. } => {
                 "set `vm.computerName` to at most 15 letters, digits or hyphens (not all digits, not ending with a hyphen); wcigen never truncates names".into()
@@ -781,6 +857,15 @@ impl DiagnosticKind {
             K::TextControlCharacter => "remove the control character (tabs and line breaks are allowed only in `description`)".into(),
             K::TextNotNfc { nfc } => format!("write the composed form instead: \"{nfc}\""),
             K::TextBidiControl => "remove the invisible direction mark (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069)".into(),
+            K::UrlSecretQuery { .. } => "use a URL that needs no credential (a public release asset, or a SAS URL only for the deployment, kept out of the lab file) and pin the file with `sha256`".into(),
+            K::UserDataTooLarge { .. } => "remove tools or Windows features, or shorten their URLs and folders, until the script fits".into(),
+            K::CidrDuplicate { .. } => "list each source range once (Azure refuses a rule with a duplicate prefix)".into(),
+            K::CidrOverlap { .. } => "remove the narrower range: the wider one already admits it".into(),
+            K::TagNameCaseDuplicate { .. } => "keep one spelling of the tag name".into(),
+            K::TagNameSecret { .. } => "remove the tag: secrets are supplied at deploy time (a secure parameter or a sensitive variable), never in the lab file".into(),
+            K::NameStartsWithHyphen { .. } => "start the name with a letter or digit".into(),
+            K::ToolFolderForbidden { .. } => "put the tools under a folder of their own on `C:`, such as 'C:\\bin' or 'C:\\tools'".into(),
+            K::AdminUsernameBuiltIn { .. } => "pick a name that is not a built-in account (administrator, guest, defaultaccount, wdagutilityaccount)".into(),
             K::PricesFileUnreadable { .. }
             | K::PricesNotJson { .. }
             | K::PricesNotRetailPrices { .. }
@@ -912,23 +997,36 @@ pub fn render_human(
     render_human_files(&[(source, diagnostics)], color)
 }
 
+/// At most this many diagnostics are printed for people; the summary counts all of them and
+/// says how many were left out (a 1 MiB lab can hold tens of thousands of mistakes).
+pub const MAX_PRINTED: usize = 50;
+
 /// [`render_human`] for diagnostics about several files (a lab and its `--prices` file), each
-/// shown against its own source, with one summary line for all.
+/// shown against its own source, with one summary line for all. The first [`MAX_PRINTED`]
+/// are printed; the rest are counted.
 #[must_use]
 pub fn render_human_files(
     files: &[(Option<&SourceFile>, &[ResolvedDiagnostic])],
     color: bool,
 ) -> String {
     let mut out = String::new();
+    let mut budget = MAX_PRINTED;
     for (source, diagnostics) in files {
-        render_entries(&mut out, *source, diagnostics, color);
+        let shown = diagnostics.len().min(budget);
+        render_entries(&mut out, *source, &diagnostics[..shown], color);
+        budget -= shown;
     }
     let all = files.iter().flat_map(|(_, d)| d.iter());
-    let errors = all
-        .clone()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = all.count() - errors;
+    let total = all.clone().count();
+    let errors = all.filter(|d| d.severity == Severity::Error).count();
+    let warnings = total - errors;
+    let suppressed = total.saturating_sub(MAX_PRINTED);
+    if suppressed > 0 {
+        let _ = writeln!(
+            out,
+            "{suppressed} more diagnostic(s) were suppressed: fix these first, or run `wcigen validate --format json` for the complete list"
+        );
+    }
     if errors > 0 || warnings > 0 {
         let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
     }
@@ -948,6 +1046,14 @@ fn render_entries(
             text.to_string()
         }
     };
+    // One pass over the text for all the source lines shown (`str::lines` numbering).
+    let lines: Vec<&str> = match source {
+        Some(src) if diagnostics.iter().any(|d| d.line.is_some()) => src.text.lines().collect(),
+        _ => Vec::new(),
+    };
+    let line = |n: usize| n.checked_sub(1).and_then(|i| lines.get(i).copied());
+    // Whether a line names a secret, decided once per line (a long line is folded once).
+    let mut secret_lines = std::collections::HashMap::new();
     for d in diagnostics {
         let d = &d.printable();
         let (label, tint) = match d.severity {
@@ -970,10 +1076,17 @@ fn render_entries(
         if d.path != "(document)" {
             let _ = writeln!(out, "{pad} = field: {}", d.path);
         }
-        if let (Some(line_no), Some(col), Some(src), true) =
-            (d.line, d.column, source, d.show_source)
-        {
-            if let Some(text) = src.line(line_no) {
+        if let (Some(line_no), Some(col), true) = (d.line, d.column, d.show_source) {
+            // A line that names a secret is never printed, nor the line after a secret's key
+            // (where a block value starts), whatever the diagnostic is about.
+            let mut secret = |n: usize| {
+                *secret_lines
+                    .entry(n)
+                    .or_insert_with(|| line(n).is_some_and(crate::lab::secret::line_names_secret))
+            };
+            if let Some(text) =
+                line(line_no).filter(|_| !secret(line_no) && !secret(line_no.saturating_sub(1)))
+            {
                 let (shown, caret_at) = source_window(text, col);
                 let _ = writeln!(out, "{pad} |");
                 let _ = writeln!(out, "{gutter} | {shown}");
@@ -1011,17 +1124,17 @@ const SOURCE_WINDOW: usize = 120;
 /// The part of a source line to show, with [`hidden`] characters blanked, and the 0-based
 /// character offset of the caret (`column` is 1-based) within it.
 fn source_window(line: &str, column: usize) -> (String, usize) {
-    let chars: Vec<char> = line
-        .chars()
-        .map(|c| if hidden(c) { ' ' } else { c })
-        .collect();
+    // Only the shown characters are collected: a 1 MiB one-line file costs one count per
+    // diagnostic, not a copy.
+    let blank = |c: char| if hidden(c) { ' ' } else { c };
     let at = column.saturating_sub(1);
-    if chars.len() <= SOURCE_LINE_LIMIT {
-        return (chars.into_iter().collect(), at);
+    let len = line.chars().count();
+    if len <= SOURCE_LINE_LIMIT {
+        return (line.chars().map(blank).collect(), at);
     }
     let start = at
         .saturating_sub(SOURCE_WINDOW / 3)
-        .min(chars.len() - SOURCE_WINDOW);
+        .min(len - SOURCE_WINDOW);
     let end = start + SOURCE_WINDOW;
     let mut shown = String::new();
     let mut caret_at = at - start.min(at);
@@ -1029,8 +1142,8 @@ fn source_window(line: &str, column: usize) -> (String, usize) {
         shown.push('…');
         caret_at += 1;
     }
-    shown.extend(&chars[start..end]);
-    if end < chars.len() {
+    shown.extend(line.chars().skip(start).take(SOURCE_WINDOW).map(blank));
+    if end < len {
         shown.push('…');
     }
     (shown, caret_at)

@@ -18,7 +18,7 @@ pub mod output;
 pub mod render;
 
 // The stages' modules under their short names, for the binary, the tests and the benchmarks.
-pub use lab::{facts, load, model, source, validate};
+pub use lab::{facts, load, model, secret, source, validate};
 pub use render::{prices, view};
 
 use std::path::Path;
@@ -66,5 +66,5 @@ pub fn read_prices(path: &Path) -> Result<SourceFile, Box<Diagnostic>> {
 /// Every diagnostic (errors, plus any warnings) when the lab is not valid.
 pub fn check(source: &SourceFile) -> Result<ValidLab, Vec<Diagnostic>> {
     let spec = load::parse(source)?;
-    validate::validate(spec)
+    render::check_user_data(validate::validate(spec)?)
 }

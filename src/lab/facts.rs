@@ -104,6 +104,16 @@ pub const RESERVED_USERNAMES: &[&str] = &[
     "user5",
 ];
 
+/// Accounts every Windows Server image already has (besides `administrator` and `guest`, which
+/// Azure's list above holds): a VM cannot be created with one of them as its administrator.
+/// Compared case-insensitively.
+pub const BUILT_IN_ACCOUNTS: &[&str] = &[
+    "administrator",
+    "guest",
+    "defaultaccount",
+    "wdagutilityaccount",
+];
+
 /// What wcigen knows about a VM size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SizeInfo {

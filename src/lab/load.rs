@@ -153,17 +153,13 @@ fn yaml_to_json(value: &serde_yaml::Value, path: &FieldPath) -> Result<Value, Ve
     })
 }
 
-/// Any key that looks like a password is refused, wherever it is.
+/// Any key that looks like a password ([`crate::lab::secret::is_password_key`]) is refused,
+/// wherever it is.
 fn find_passwords(value: &Value, path: &FieldPath, out: &mut Vec<Diagnostic>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
-                let normalized: String = k
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-                    .to_lowercase();
-                if normalized.contains("password") {
+                if crate::lab::secret::is_password_key(k) {
                     out.push(Diagnostic::at_key(
                         path.key(k),
                         DiagnosticKind::PasswordInLab,
@@ -306,12 +302,7 @@ fn structural(
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = allowed_keys(schema, path);
             for key in unexpected {
-                let normalized = key
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-                    .to_lowercase();
-                if normalized.contains("password") {
+                if crate::lab::secret::is_password_key(key) {
                     continue; // reported by `find_passwords` with deploy-time instructions
                 }
                 let suggestion =

@@ -14,5 +14,6 @@
 pub mod facts;
 pub mod load;
 pub mod model;
+pub mod secret;
 pub mod source;
 pub mod validate;

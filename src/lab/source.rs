@@ -140,6 +140,7 @@ impl SpanIndex {
             stack: Vec::new(),
             spans: BTreeMap::new(),
             depth: 0,
+            cursor: (0, 0),
         };
         let mut parser = Parser::new_from_str(text);
         if parser.load(&mut builder, false).is_err() {
@@ -192,9 +193,31 @@ struct IndexBuilder<'a> {
     stack: Vec<Frame>,
     spans: BTreeMap<FieldPath, FieldSpan>,
     depth: usize,
+    /// (character index, byte offset) of the last scalar measured: events arrive in text
+    /// order, so finding the next one walks forward from here (linear in the text, not in
+    /// the text times the number of scalars).
+    cursor: (usize, usize),
 }
 
 impl IndexBuilder<'_> {
+    /// The text from the character at `index` (yaml-rust2's marks count characters).
+    fn rest_from(&mut self, index: usize) -> &str {
+        let (mut chars, mut bytes) = self.cursor;
+        if index < chars {
+            (chars, bytes) = (0, 0);
+        }
+        let mut iter = self.text[bytes..].char_indices();
+        while chars < index {
+            match iter.next() {
+                Some(_) => chars += 1,
+                None => break,
+            }
+        }
+        bytes += iter.next().map_or(self.text.len() - bytes, |(at, _)| at);
+        self.cursor = (chars, bytes);
+        &self.text[bytes..]
+    }
+
     fn position(&self, mark: Marker) -> Position {
         // yaml-rust2 counts lines from 1 and columns (in characters) from 0.
         Position {
@@ -203,7 +226,7 @@ impl IndexBuilder<'_> {
         }
     }
 
-    fn scalar_len(&self, value: &str, style: TScalarStyle, mark: Marker) -> usize {
+    fn scalar_len(&mut self, value: &str, style: TScalarStyle, mark: Marker) -> usize {
         match style {
             TScalarStyle::Plain => value.chars().count().max(1),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
@@ -213,17 +236,15 @@ impl IndexBuilder<'_> {
                 } else {
                     '"'
                 };
-                let line = self
-                    .text
-                    .lines()
-                    .nth(mark.line().saturating_sub(1))
-                    .unwrap_or("");
-                let rest: String = line.chars().skip(mark.col()).collect();
-                let mut chars = rest.chars();
+                // Only the token itself is scanned: the mark says where it starts.
+                let mut chars = self.rest_from(mark.index()).chars();
                 let mut len = 1;
                 chars.next();
                 let mut escaped = false;
                 for c in chars {
+                    if c == '\n' {
+                        break; // a caret marks one line
+                    }
                     len += 1;
                     if escaped {
                         escaped = false;

@@ -54,13 +54,12 @@ pub fn validate(spec: LabSpec) -> Result<ValidLab, Vec<Diagnostic>> {
     let mut out = Vec::new();
     check(&spec, &mut out);
     if out.iter().any(|d| d.severity() == Severity::Error) {
-        Err(out)
-    } else {
-        Ok(ValidLab {
-            spec,
-            warnings: out,
-        })
+        return Err(out);
     }
+    Ok(ValidLab {
+        spec,
+        warnings: out,
+    })
 }
 
 fn p(dotted: &str) -> FieldPath {
@@ -115,7 +114,15 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
-    if let Some(reason) = resource_group_problem(&lab.azure.resource_group) {
+    if lab.azure.resource_group.starts_with('-') {
+        err(
+            p("azure.resourceGroup"),
+            K::NameStartsWithHyphen {
+                field: "resource group name",
+                value: lab.azure.resource_group.clone(),
+            },
+        );
+    } else if let Some(reason) = resource_group_problem(&lab.azure.resource_group) {
         err(
             p("azure.resourceGroup"),
             K::ResourceGroupInvalid {
@@ -132,10 +139,24 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
+    let mut tag_names = BTreeMap::new();
     for (key, value) in &lab.azure.tags {
         let path = p("azure.tags").key(key);
-        let reason = if key.is_empty() || key.chars().count() > 512 {
-            Some("must be 1-512 characters")
+        if let Some(other) = tag_names.insert(key.to_lowercase(), key) {
+            err(
+                path.clone(),
+                K::TagNameCaseDuplicate {
+                    key: key.clone(),
+                    other: other.clone(),
+                },
+            );
+        }
+        if crate::lab::secret::is_secret_name(key) {
+            err(path.clone(), K::TagNameSecret { key: key.clone() });
+        }
+        // Terraform's azurerm provider counts UTF-8 bytes (Go `len`), Azure characters.
+        let reason = if key.is_empty() || key.len() > 512 {
+            Some("must be 1-512 bytes long (UTF-8, as Terraform counts)")
         } else if key.chars().any(|c| "<>%&\\?/".contains(c)) {
             Some("contains a character Azure refuses in tag names (< > % & \\ ? /)")
         } else if key.to_lowercase().starts_with("microsoft")
@@ -143,8 +164,8 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             || key.to_lowercase().starts_with("windows")
         {
             Some("starts with a prefix Azure reserves (microsoft, azure, windows)")
-        } else if value.chars().count() > 256 {
-            Some("has a value longer than 256 characters")
+        } else if value.len() > 256 {
+            Some("has a value longer than 256 bytes (UTF-8, as Terraform counts)")
         } else if key.chars().chain(value.chars()).any(char::is_control) {
             Some("contains a control character")
         } else {
@@ -173,6 +194,13 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         );
     }
     match &vm.computer_name {
+        Some(name) if name.starts_with('-') => err(
+            p("vm.computerName"),
+            K::NameStartsWithHyphen {
+                field: "computer name",
+                value: name.clone(),
+            },
+        ),
         Some(name) => {
             if let Some(reason) = computer_name_problem(name) {
                 err(
@@ -339,7 +367,15 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         );
     }
     let user = &vm.admin_username;
-    if let Some(reason) = username_problem(user) {
+    if user.starts_with('-') {
+        err(
+            p("vm.adminUsername"),
+            K::NameStartsWithHyphen {
+                field: "admin username",
+                value: user.clone(),
+            },
+        );
+    } else if let Some(reason) = username_problem(user) {
         err(
             p("vm.adminUsername"),
             K::AdminUsernameInvalid {
@@ -354,6 +390,16 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
         err(
             p("vm.adminUsername"),
             K::AdminUsernameReserved {
+                value: user.clone(),
+            },
+        );
+    } else if facts::BUILT_IN_ACCOUNTS
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(user))
+    {
+        err(
+            p("vm.adminUsername"),
+            K::AdminUsernameBuiltIn {
                 value: user.clone(),
             },
         );
@@ -388,7 +434,7 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             err(p("network.allowFrom[0]"), K::AllowFromAny { ports });
         }
     }
-    let mut seen_sources = BTreeSet::new();
+    let mut ranges = Vec::new();
     for (i, source) in sources.iter().enumerate() {
         if source == "*" {
             continue;
@@ -418,18 +464,13 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 },
             ),
             Ok(None) => {
-                if !seen_sources.insert(source.clone()) {
-                    err(
-                        path,
-                        K::CidrInvalid {
-                            value: source.clone(),
-                            reason: "it is listed more than once",
-                        },
-                    );
+                if let Some(range) = ipv4_range(source) {
+                    ranges.push((range, i));
                 }
             }
         }
     }
+    check_source_ranges(&ranges, sources, &lab.network.inbound_ports, &mut err);
 
     // autoShutdown
     let shutdown = &lab.auto_shutdown;
@@ -532,11 +573,20 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
-    if !is_windows_abs_dir(&prov.tools_dir) {
+    let tools_dir_ok = is_windows_abs_dir(&prov.tools_dir);
+    if !tools_dir_ok {
         err(
             p("provisioning.toolsDir"),
             K::ToolsDirInvalid {
                 value: prov.tools_dir.clone(),
+            },
+        );
+    } else if let Some(reason) = forbidden_tool_folder(&prov.tools_dir) {
+        err(
+            p("provisioning.toolsDir"),
+            K::ToolFolderForbidden {
+                value: prov.tools_dir.clone(),
+                reason,
             },
         );
     }
@@ -601,6 +651,22 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                             value: dir.to_string(),
                         },
                     );
+                } else if tools_dir_ok && forbidden_tool_folder(&prov.tools_dir).is_none() {
+                    let full = format!("{}\\{dir}", prov.tools_dir.trim_end_matches('\\'));
+                    if let Some(reason) = forbidden_tool_folder(&full) {
+                        let path = if tool.dir.is_some() {
+                            base.key("dir")
+                        } else {
+                            base.key("name")
+                        };
+                        err(
+                            path,
+                            K::ToolFolderForbidden {
+                                value: full,
+                                reason,
+                            },
+                        );
+                    }
                 }
             }
             ToolKind::AppInstaller => {
@@ -653,12 +719,22 @@ fn moving_content(url: &str) -> Option<&'static str> {
 }
 
 fn check_url(url: &str, path: &FieldPath, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    let parameters = crate::lab::secret::secret_parameters(url);
+    if !parameters.is_empty() {
+        err(
+            path.clone(),
+            DiagnosticKind::UrlSecretQuery {
+                value: crate::lab::secret::redact_url(url),
+                parameters,
+            },
+        );
+    }
     let lower = url.to_ascii_lowercase();
     if !lower.starts_with("https://") {
         err(
             path.clone(),
             DiagnosticKind::UrlNotHttps {
-                value: url.to_string(),
+                value: crate::lab::secret::redact_url(url),
             },
         );
         return;
@@ -683,10 +759,44 @@ fn check_url(url: &str, path: &FieldPath, err: &mut impl FnMut(FieldPath, Diagno
         err(
             path.clone(),
             DiagnosticKind::UrlInvalid {
-                value: url.to_string(),
+                value: crate::lab::secret::redact_url(url),
                 reason,
             },
         );
+    }
+}
+
+/// wcigen's own folder on the VM (`templates/powershell/provision.ps1.j2`: `$StateDir`), in
+/// lowercase: the script, its log and state live there.
+const WORK_FOLDER: &str = r"c:\programdata\wcigen";
+
+/// Why tools must not go to `folder` (an absolute Windows folder), if they must not: the
+/// script replaces a tool's folder and sets its permissions, so it must be a folder of its own
+/// on the OS disk.
+fn forbidden_tool_folder(folder: &str) -> Option<&'static str> {
+    let lower = folder.trim_end_matches('\\').to_ascii_lowercase();
+    let under = |root: &str| {
+        lower == root
+            || lower
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('\\'))
+    };
+    if lower.starts_with("d:") {
+        Some("on the temporary disk `D:`, which Azure wipes when the VM is redeployed, resized or deallocated")
+    } else if !lower.starts_with("c:") {
+        Some("on a drive the lab VM does not have (it has the OS disk `C:` and the temporary disk `D:`)")
+    } else if under(r"c:\windows") {
+        Some("inside `C:\\Windows`, which belongs to Windows")
+    } else if under(WORK_FOLDER) || WORK_FOLDER.starts_with(&format!("{lower}\\")) {
+        Some("wcigen's own folder `C:\\ProgramData\\wcigen` or one that holds it")
+    } else if lower.split('\\').any(|segment| {
+        segment
+            .split_once('~')
+            .is_some_and(|(_, rest)| rest.starts_with(|c: char| c.is_ascii_digit()))
+    }) {
+        Some("written with a short 8.3 name (`~1`), which can stand for any folder")
+    } else {
+        None
     }
 }
 
@@ -698,16 +808,19 @@ fn is_short_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
-/// Resource group names: 1-90 characters, Unicode letters/digits, `_-.()`, not ending in `.`.
+/// Resource group names: 1-90 characters of `-`, `_`, `.`, `(`, `)`, letters and digits, not
+/// ending with `.`. Azure's pattern `^[-\w\._\(\)]+$` takes Unicode letters and digits, but the
+/// Terraform target's azurerm provider checks the same pattern with Go's ASCII-only `\w` (and
+/// counts bytes), so a name with any other character would fail at `terraform plan`.
 fn resource_group_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() || name.chars().count() > 90 {
+    if name.is_empty() || name.len() > 90 {
         return Some("must be 1-90 characters long");
     }
     if !name
         .chars()
-        .all(|c| c.is_alphanumeric() || "_-.()".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "_-.()".contains(c))
     {
-        return Some("may contain only letters, digits, `_`, `-`, `.`, `(` and `)`");
+        return Some("may contain only ASCII letters and digits, `_`, `-`, `.`, `(` and `)`: Terraform's azurerm provider refuses any other character (Azure itself would take other letters)");
     }
     if name.ends_with('.') {
         return Some("must not end with a period");
@@ -748,8 +861,8 @@ fn computer_name_problem(name: &str) -> Option<&'static str> {
 }
 
 fn username_problem(name: &str) -> Option<&'static str> {
-    if name.is_empty() || name.chars().count() > 20 {
-        return Some("must be 1-20 characters long");
+    if name.is_empty() || name.len() > 20 {
+        return Some("must be 1-20 bytes long (UTF-8, as Terraform's azurerm provider counts)");
     }
     if name.ends_with('.') {
         return Some("must not end with a period");
@@ -890,6 +1003,8 @@ fn folder_name_problem(name: &str) -> Option<&'static str> {
     const RESERVED: &[&str] = &[
         "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
         "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+        // Windows reserves the superscript digits too, and the console's own names.
+        "com¹", "com²", "com³", "lpt¹", "lpt²", "lpt³", "conin$", "conout$",
     ];
     if name.is_empty() || name.chars().count() > 128 {
         return Some("must be 1-128 characters long");
@@ -984,6 +1099,67 @@ fn parse_cidr(value: &str) -> Result<Option<String>, &'static str> {
     }
 }
 
+/// The addresses an IPv4 address or CIDR (already valid, no host bits) stands for, first and
+/// last.
+fn ipv4_range(value: &str) -> Option<(u32, u32)> {
+    let (address, bits) = match value.split_once('/') {
+        Some((a, b)) => (a, b.parse::<u32>().ok()?),
+        None => (value, 32),
+    };
+    let start = u32::from(address.parse::<Ipv4Addr>().ok()?);
+    let size = if bits == 0 {
+        u32::MAX
+    } else {
+        (1u32 << (32 - bits)) - 1
+    };
+    Some((start, start | size))
+}
+
+/// Duplicate and overlapping source ranges, and whether together they admit every IPv4
+/// address (as `"*"` does). Sorting first keeps this O(n log n) for any number of sources.
+fn check_source_ranges(
+    ranges: &[((u32, u32), usize)],
+    sources: &[String],
+    ports: &[InboundPort],
+    err: &mut impl FnMut(FieldPath, DiagnosticKind),
+) {
+    let mut sorted = ranges.to_vec();
+    // By start, the widest first, then in lab order.
+    sorted.sort_by_key(|&((start, end), i)| (start, std::cmp::Reverse(end), i));
+    let mut widest: Option<((u32, u32), usize)> = None;
+    // The end of the addresses admitted from 0.0.0.0 on without a gap, if any.
+    let mut reach: Option<u32> = None;
+    for &((start, end), i) in &sorted {
+        if let Some(((w_start, w_end), w)) = widest {
+            if start <= w_end {
+                let path = p("network.allowFrom").index(i);
+                let (value, other) = (sources[i].clone(), sources[w].clone());
+                if (start, end) == (w_start, w_end) {
+                    err(path, DiagnosticKind::CidrDuplicate { value, other });
+                } else {
+                    err(path, DiagnosticKind::CidrOverlap { value, other });
+                }
+            }
+        }
+        if widest.is_none_or(|((_, w_end), _)| end > w_end) {
+            widest = Some(((start, end), i));
+        }
+        reach = match reach {
+            None if start == 0 => Some(end),
+            Some(r) if u64::from(start) <= u64::from(r) + 1 => Some(r.max(end)),
+            other => other,
+        };
+    }
+    if reach == Some(u32::MAX) && !ports.is_empty() {
+        err(
+            p("network.allowFrom"),
+            DiagnosticKind::AllowFromAny {
+                ports: ports.iter().map(|p| port_name(*p).to_string()).collect(),
+            },
+        );
+    }
+}
+
 /// Every free-text value of a lab with its path; `true` where line breaks are allowed.
 fn free_text_fields(lab: &LabSpec) -> Vec<(FieldPath, &str, bool)> {
     let mut out = Vec::new();
@@ -997,7 +1173,10 @@ fn free_text_fields(lab: &LabSpec) -> Vec<(FieldPath, &str, bool)> {
     ));
     for (key, value) in &lab.azure.tags {
         out.push((p("azure.tags").key(key), key.as_str(), false));
-        out.push((p("azure.tags").key(key), value.as_str(), false));
+        // A secret's value is refused with its tag and never quoted in a message.
+        if !crate::lab::secret::is_secret_name(key) {
+            out.push((p("azure.tags").key(key), value.as_str(), false));
+        }
     }
     out.push((p("vm.adminUsername"), lab.vm.admin_username.as_str(), false));
     if let Some(email) = &lab.auto_shutdown.notification_email {
@@ -1028,7 +1207,7 @@ fn text_problem(value: &str, multiline: bool) -> Option<DiagnosticKind> {
     if !is_nfc(value) {
         let nfc: String = value.nfc().collect();
         return Some(DiagnosticKind::TextNotNfc {
-            nfc: escape_non_ascii(&nfc),
+            nfc: escape_non_ascii(&crate::lab::secret::redact_url(&nfc)),
         });
     }
     let bidi = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
@@ -1075,7 +1254,93 @@ mod tests {
         assert!(computer_name_problem("12345").is_some());
         assert!(resource_group_problem("krnl-yourname-wci").is_none());
         assert!(resource_group_problem("rg.").is_some());
-        assert!(resource_group_problem("grupo-ñandú(1)").is_none());
+        // Azure would take it; the Terraform target's azurerm provider would not.
+        assert!(resource_group_problem("grupo-ñandú(1)").is_some());
+        assert!(resource_group_problem("grupo-nandu(1)").is_none());
+        assert!(resource_group_problem(&"r".repeat(90)).is_none());
+        assert!(resource_group_problem(&"r".repeat(91)).is_some());
+        // Terraform counts bytes: 20 characters but 40 bytes.
+        assert!(username_problem(&"é".repeat(20)).is_some());
+        assert!(username_problem(&"é".repeat(10)).is_none());
+    }
+
+    #[test]
+    fn forbidden_tool_folders() {
+        for folder in [
+            r"D:\tools",
+            r"E:\tools",
+            r"C:\Windows",
+            r"c:\WINDOWS\System32\x",
+            r"C:\ProgramData\wcigen",
+            r"C:\ProgramData\WCIGEN\tools",
+            r"C:\ProgramData",
+            r"C:\",
+            r"C:\PROGRA~3\wcigen",
+        ] {
+            assert!(forbidden_tool_folder(folder).is_some(), "{folder}");
+        }
+        for folder in [
+            r"C:\bin",
+            r"C:\tools\x",
+            r"C:\Windows2",
+            r"C:\ProgramData\wcigen2",
+            r"C:\a~b",
+        ] {
+            assert!(forbidden_tool_folder(folder).is_none(), "{folder}");
+        }
+        for name in [
+            "CON", "con.txt", "Com1.zip", "LPT9", "COM¹", "conin$", "nul .x",
+        ] {
+            assert!(folder_name_problem(name).is_some(), "{name}");
+        }
+    }
+
+    fn source_codes(sources: &[&str]) -> Vec<(&'static str, String)> {
+        let sources: Vec<String> = sources.iter().map(|s| (*s).to_string()).collect();
+        let ranges: Vec<_> = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| ipv4_range(s).map(|r| (r, i)))
+            .collect();
+        let mut out = Vec::new();
+        check_source_ranges(&ranges, &sources, &[InboundPort::Rdp], &mut |path, kind| {
+            out.push((kind.code(), path.to_string()));
+        });
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn source_ranges() {
+        assert_eq!(ipv4_range("0.0.0.0/0"), Some((0, u32::MAX)));
+        assert_eq!(ipv4_range("10.0.0.0/8"), Some((0x0A00_0000, 0x0AFF_FFFF)));
+        assert_eq!(ipv4_range("203.0.113.7"), ipv4_range("203.0.113.7/32"));
+        assert!(source_codes(&["203.0.113.0/24", "198.51.100.7"]).is_empty());
+        assert_eq!(
+            source_codes(&["0.0.0.0/0"]),
+            [("allow-from-any", "network.allowFrom".to_string())]
+        );
+        assert_eq!(
+            source_codes(&["0.0.0.0/1", "128.0.0.0/1"]),
+            [("allow-from-any", "network.allowFrom".to_string())]
+        );
+        assert!(source_codes(&["0.0.0.0/1", "128.0.0.0/2"]).is_empty());
+        assert_eq!(
+            source_codes(&["203.0.113.7", "203.0.113.7/32"]),
+            [("cidr-duplicate", "network.allowFrom[1]".to_string())]
+        );
+        assert_eq!(
+            source_codes(&["203.0.113.7", "203.0.113.0/24"]),
+            [("cidr-overlap", "network.allowFrom[0]".to_string())]
+        );
+        // Many sources, each listed twice: one finding per second listing.
+        let many: Vec<String> = (0..20_000)
+            .map(|i| format!("10.0.{}.{}", i / 2 / 256, i / 2 % 256))
+            .collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let codes = source_codes(&refs);
+        assert_eq!(codes.len(), 10_000);
+        assert!(codes.iter().all(|(code, _)| *code == "cidr-duplicate"));
     }
 
     #[test]

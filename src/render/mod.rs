@@ -538,6 +538,37 @@ pub fn provision_script(env: &Environment<'_>, view: &LabView) -> Result<Vec<u8>
     ))
 }
 
+/// Azure's limit of a VM's `userData`, the base64 text: "The size can't exceed 64 KB"
+/// (Microsoft Learn, "User Data for Azure Virtual Machine").
+pub const USER_DATA_LIMIT: usize = 64 * 1024;
+
+/// The last check of a lab, which only rendering can make: the `userData` the IaC targets send
+/// (the lab's `provision.ps1`, gzip, base64: [`ScriptView`]) fits Azure's limit. It lives here,
+/// not in `validate`, because it renders the script (the lab stage never imports a later one).
+///
+/// # Errors
+/// The lab's warnings and a `user-data-too-large` error with the size.
+pub fn check_user_data(lab: ValidLab) -> Result<ValidLab, Vec<crate::diag::Diagnostic>> {
+    let bytes = environment()
+        .ok()
+        .and_then(|env| provision_script(&env, &LabView::new(&lab)).ok())
+        .map(|script| ScriptView::new(&script).user_data.len());
+    match bytes {
+        Some(bytes) if bytes > USER_DATA_LIMIT => {
+            let mut out = lab.warnings().to_vec();
+            out.push(crate::diag::Diagnostic::at(
+                crate::lab::source::FieldPath::parse("provisioning"),
+                crate::diag::DiagnosticKind::UserDataTooLarge {
+                    bytes,
+                    limit: USER_DATA_LIMIT,
+                },
+            ));
+            Err(out)
+        }
+        _ => Ok(lab),
+    }
+}
+
 /// The text of the ready step's waiting script (see [`ReadyView`]), which the IaC targets send
 /// inline; the PowerShell escaper writes its lab values, the target's escaper then quotes it.
 ///

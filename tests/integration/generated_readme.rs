@@ -92,12 +92,12 @@ fn generated_readme_quotes_values_for_the_shell() {
         .unwrap()
         .replace(
             "resourceGroup: krnl-yourname-wci",
-            "resourceGroup: \"krnl-(ñandú)\"",
+            "resourceGroup: \"krnl-(x)\"",
         );
     let files = render_text("rg.yaml", &text);
     let readme = file(&files, "README.md").text();
     assert!(
-        readme.contains("az group create --name 'krnl-(ñandú)' --location eastus"),
+        readme.contains("az group create --name 'krnl-(x)' --location eastus"),
         "{readme}"
     );
 }

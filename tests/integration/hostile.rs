@@ -35,7 +35,7 @@
 //! `description` → PowerShell `$Lab.Description`, Bicep `metadata description`, ARM
 //! `metadata.description`; tags → Bicep `var tags`, ARM `variables.tags`, Terraform and Packer
 //! `locals.tags` (every resource refers to those); `resourceGroup` → Terraform's variable default
-//! and tfvars example, README commands; `adminUsername` → every target and the README's `ssh`;
+//! and tfvars example, README commands; `adminUsername` → every target and the README's `ssh -l`;
 //! e-mail and time zone → the shutdown schedule (Bicep, ARM, Terraform); URLs, `toolsDir`,
 //! tool folders and the smoke-test image → `provision.ps1` only, which every IaC target embeds
 //! (checked: each embedded copy decodes to the file byte for byte, BOM included).
@@ -958,7 +958,7 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
         other => panic!("no placement for field {other}"),
     };
     if value.field == "vm.adminUsername" && ssh {
-        out.push((README, p(&["sh", "ssh", "@"])));
+        out.push((README, p(&["sh", "-l"])));
     }
     out
 }

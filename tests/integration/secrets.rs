@@ -170,3 +170,126 @@ fn no_rendered_file_holds_a_password() {
     }
     assert!(checked > 50);
 }
+
+/// The human and JSON reports of a lab text.
+fn reports(text: &str) -> String {
+    let source = wcigen::source::SourceFile {
+        path: "s.yaml".into(),
+        text: text.into(),
+    };
+    let diagnostics = match wcigen::check(&source) {
+        Ok(lab) => lab.warnings().to_vec(),
+        Err(d) => d,
+    };
+    let resolved = wcigen::diag::resolve(
+        "s.yaml",
+        &wcigen::source::SpanIndex::build(text),
+        &diagnostics,
+    );
+    wcigen::diag::render_human(Some(&source), &resolved, false)
+        + &wcigen::diag::render_json(&resolved)
+}
+
+/// A line that names a secret is never printed, whatever diagnostic points at it, in any
+/// spelling of the key (case, separators, fullwidth letters, Cyrillic look-alikes, zero-width
+/// characters); near-miss password keys are refused like `adminPassword`.
+#[test]
+fn no_report_shows_a_secret() {
+    let example = std::fs::read_to_string(repo().join("examples/lab.yaml")).unwrap();
+    const SECRET: &str = "S3cr3t-Value-42";
+    for key in [
+        "adminPassword",
+        "adminPasswd",
+        "admin_password",
+        "AdminPassWord",
+        "rootPwd",
+        "passw0rd",
+        "ａｄｍｉｎＰａｓｓｗｏｒｄ",
+        "аdminРаssword",
+        "admin\u{200B}Password",
+        "apiToken",
+        "clientSecret",
+        "sshKey",
+        "ｔｏｋｅｎ",
+        "ѕecret",
+        "x-api-key",
+    ] {
+        // Under `vm` (an unknown key or a password), as a tag (a secret name, or a wrong
+        // type), and at the top level in a flow mapping.
+        for text in [
+            example.replace(
+                "  adminUsername: wci",
+                &format!("  adminUsername: wci\n  {key}: {SECRET}"),
+            ),
+            example.replace(
+                "    series: windows-containers-internals",
+                &format!(
+                    "    series: windows-containers-internals\n    \"{key}\": \"{SECRET}\\u0301\""
+                ),
+            ),
+            example.replace(
+                "    series: windows-containers-internals",
+                &format!("    \"{key}\": [{SECRET}]"),
+            ),
+            example.replace(
+                "version: 1\n",
+                &format!("version: 1\nextra: {{{key}: {SECRET}}}\n"),
+            ),
+        ] {
+            let report = reports(&text);
+            assert!(report.contains("error["), "{key}: not refused\n{report}");
+            assert!(
+                !report.contains(SECRET),
+                "{key}: the secret is shown\n{report}"
+            );
+        }
+        if wcigen::secret::is_password_key(key) {
+            let text = example.replace(
+                "  adminUsername: wci",
+                &format!("  adminUsername: wci\n  {key}: {SECRET}"),
+            );
+            assert!(reports(&text).contains("password-in-lab"), "{key}");
+        }
+    }
+}
+
+/// A download URL carrying a credential (a SAS or presigned signature, a token, an OAuth code)
+/// is refused, and the credential is never printed.
+#[test]
+fn token_urls_are_refused_and_redacted() {
+    let example = std::fs::read_to_string(repo().join("examples/lab.yaml")).unwrap();
+    const TOKEN: &str = "tok3nVALUE";
+    for query in [
+        "sv=2022-11-02&se=2030-01-01&sp=r&sig=",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=",
+        "X-Goog-Signature=",
+        "token=",
+        "access_token=",
+        "code=",
+        "api_key=",
+        "Signature=",
+    ] {
+        for url in [
+            format!("https://files.example.com/SysinternalsSuite.zip?{query}{TOKEN}"),
+            format!("http://files.example.com/SysinternalsSuite.zip?{query}{TOKEN}"),
+            format!("https://files.example.com/SysinternalsSuite.zip#{query}{TOKEN}"),
+        ] {
+            let text = example.replace(
+                "https://download.sysinternals.com/files/SysinternalsSuite.zip",
+                &url,
+            );
+            let report = reports(&text);
+            assert!(report.contains("url-secret-query"), "{url}\n{report}");
+            assert!(
+                !report.contains(TOKEN),
+                "{url}: the token is shown\n{report}"
+            );
+        }
+    }
+    // An ordinary query is fine.
+    let text = example.replace(
+        "https://download.sysinternals.com/files/SysinternalsSuite.zip",
+        "https://files.example.com/SysinternalsSuite.zip?download=1",
+    );
+    assert!(!reports(&text).contains("url-secret-query"));
+}

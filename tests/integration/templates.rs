@@ -126,3 +126,105 @@ fn formatter_refuses_values_it_cannot_quote() {
         .unwrap_err();
     assert!(err.to_string().contains("cannot print"), "{err}");
 }
+
+/// The arguments a POSIX shell makes of `command` (run as `printf '%s\n' ARGS`).
+fn sh_words(args: &str) -> Vec<String> {
+    let script = format!("printf '%s\\n' {args}");
+    let check = std::process::Command::new("bash")
+        .args(["-n", "-c", &script])
+        .status()
+        .expect("bash runs");
+    assert!(check.success(), "bash -n refuses: {script}");
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .output()
+        .expect("sh runs");
+    assert!(out.status.success(), "{script}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// The `replace(var.admin_username, "FROM", "TO")` of a Terraform output, applied to `user`.
+fn terraform_replace(outputs: &str, name: &str, user: &str) -> String {
+    let block = outputs.split(&format!("output \"{name}\"")).nth(1).unwrap();
+    let value = block
+        .lines()
+        .find(|l| l.trim_start().starts_with("value"))
+        .unwrap();
+    let call = value
+        .split("${replace(var.admin_username, ")
+        .nth(1)
+        .unwrap();
+    let args = call.split(")}").next().unwrap();
+    let strings: Vec<String> = hcl::from_str::<hcl::Body>(&format!("a = [{args}]"))
+        .unwrap()
+        .attributes()
+        .next()
+        .and_then(|a| match a.expr() {
+            hcl::Expression::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|e| match e {
+                        hcl::Expression::String(s) => s.clone(),
+                        other => panic!("{other:?}"),
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!strings[0].starts_with('/'), "a plain (not regex) replace");
+    user.replace(&strings[0], &strings[1])
+}
+
+/// The commands wcigen writes for people to paste give a real shell the lab's user name as one
+/// word, after `-l` (so it is never read as an option), however hostile the name.
+#[test]
+fn connect_commands_give_the_shell_the_user_name_as_one_word() {
+    let example = std::fs::read_to_string(repo().join("examples/lab.yaml")).unwrap();
+    for user in [
+        "wci", "it's", "$(id)", "`id`", "a;b", "x'\"y", "${HOME}", "u!x", "-o", "a&b",
+    ] {
+        let yaml_user = user.replace('\\', "\\\\").replace('"', "\\\"");
+        let text = example.replace(
+            "  adminUsername: wci",
+            &format!("  adminUsername: \"{yaml_user}\""),
+        );
+        let source = wcigen::source::SourceFile {
+            path: "u.yaml".into(),
+            text: text.clone(),
+        };
+        let Ok(_) = wcigen::check(&source) else {
+            // Refused by validation (`-o` starts with a hyphen, `a;b` has a character Windows
+            // names cannot have): nothing is written for it.
+            assert!(
+                user.starts_with('-') || user.contains(';') || user.contains('"'),
+                "{user}"
+            );
+            continue;
+        };
+        let files = crate::common::render_text("u.yaml", &text);
+        let readme = crate::common::file(&files, "README.md").text();
+        let line = readme
+            .lines()
+            .find(|l| l.starts_with("ssh -l "))
+            .expect("the README's ssh command");
+        assert_eq!(
+            sh_words(line.strip_prefix("ssh ").unwrap()),
+            ["-l", user, "203.0.113.10"],
+            "README: {line}"
+        );
+        // Terraform's output, as Terraform would interpolate it for this user.
+        let outputs = crate::common::file(&files, "terraform/outputs.tf").text();
+        let quoted = terraform_replace(outputs, "ssh_command", user);
+        let command = format!("-l '{quoted}' 203.0.113.10");
+        assert_eq!(
+            sh_words(&command),
+            ["-l", user, "203.0.113.10"],
+            "Terraform: {command}"
+        );
+    }
+}

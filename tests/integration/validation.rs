@@ -242,3 +242,118 @@ fn a_hash_is_refused_only_for_urls_whose_content_moves() {
         assert_eq!(found, refused, "{url}:\n{human}");
     }
 }
+
+/// A lab with more mistakes than the printer shows: the first `MAX_PRINTED` are printed, the
+/// rest counted, and the summary still counts them all.
+#[test]
+fn printed_diagnostics_are_capped_and_the_rest_counted() {
+    let mut text = std::fs::read_to_string(repo().join("examples/lab.yaml"))
+        .unwrap()
+        .split("  tools:\n")
+        .next()
+        .unwrap()
+        .to_string()
+        + "  tools:\n";
+    for _ in 0..120 {
+        text.push_str("    - {name: same, kind: zip, url: https://example.com/t.zip}\n");
+    }
+    let (resolved, human) = report("many.yaml", &text);
+    let errors = resolved
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    assert_eq!(errors, 119, "one duplicate name per repeated tool");
+    let printed = human.matches("\nerror[").count() + usize::from(human.starts_with("error["));
+    let printed = printed + human.matches("warning[").count();
+    assert_eq!(printed, diag::MAX_PRINTED, "{human}");
+    let suppressed = resolved.len() - diag::MAX_PRINTED;
+    assert!(
+        human.contains(&format!("{suppressed} more diagnostic(s) were suppressed")),
+        "{human}"
+    );
+    assert!(human.ends_with("119 error(s), 1 warning(s)\n"), "{human}");
+    // A report within the cap says nothing about suppression.
+    let (_, small) = report(
+        "one.yaml",
+        &text
+            .replace("name: same", "name: x")
+            .lines()
+            .take(60)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    assert!(!small.contains("suppressed"), "{small}");
+}
+
+/// The IaC targets send provision.ps1 as userData (gzip, base64), which Azure caps at 64 KB:
+/// a lab whose script does not fit is refused with the size, before anything renders.
+#[test]
+fn user_data_over_64_kb_is_refused_with_its_size() {
+    let head = std::fs::read_to_string(repo().join("examples/lab.yaml"))
+        .unwrap()
+        .split("  tools:\n")
+        .next()
+        .unwrap()
+        .to_string()
+        + "  tools:\n";
+    // Digests do not compress: each tool adds about 40 bytes of gzip.
+    let lab = |count: u64| {
+        let mut text = head.clone();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in 0..count {
+            let mut digest = String::new();
+            for _ in 0..4 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                digest.push_str(&format!("{x:016x}"));
+            }
+            text.push_str(&format!(
+                "    - {{name: t{i}, kind: zip, url: https://example.com/{x:x}.zip, sha256: {digest}}}\n"
+            ));
+        }
+        text
+    };
+    let (resolved, _) = report("small.yaml", &lab(50));
+    assert!(resolved.iter().all(|d| d.severity == Severity::Warning));
+    let (resolved, human) = report("big.yaml", &lab(1500));
+    let too_large: Vec<_> = resolved
+        .iter()
+        .filter(|d| d.code == "user-data-too-large")
+        .collect();
+    assert_eq!(too_large.len(), 1, "{human}");
+    assert_eq!(too_large[0].severity, Severity::Error);
+    let bytes: usize = too_large[0]
+        .message
+        .split(" is ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("the message states the size");
+    assert!(bytes > wcigen::render::USER_DATA_LIMIT, "{human}");
+    assert!(human.contains("Azure accepts at most 65536"), "{human}");
+}
+
+/// `0.0.0.0/0`, or sources that together cover every IPv4 address, open the ports like `"*"`.
+#[test]
+fn sources_covering_every_address_warn_like_star() {
+    let example = std::fs::read_to_string(repo().join("examples/lab.yaml")).unwrap();
+    for sources in ["[0.0.0.0/0]", "[0.0.0.0/1, 128.0.0.0/2, 192.0.0.0/2]"] {
+        let text = example.replace("allowFrom: []", &format!("allowFrom: {sources}"));
+        let (resolved, _) = report("open.yaml", &text);
+        let codes: Vec<_> = resolved.iter().map(|d| (d.code, d.severity)).collect();
+        assert!(
+            codes.contains(&("allow-from-any", Severity::Warning)),
+            "{sources}: {codes:?}"
+        );
+        assert!(
+            codes.iter().all(|(_, s)| *s == Severity::Warning),
+            "{codes:?}"
+        );
+    }
+    let text = example.replace("allowFrom: []", "allowFrom: [203.0.113.7, 203.0.113.0/24]");
+    let (resolved, _) = report("overlap.yaml", &text);
+    assert!(resolved
+        .iter()
+        .any(|d| d.code == "cidr-overlap" && d.severity == Severity::Warning));
+}
