@@ -66,11 +66,24 @@ fn p(dotted: &str) -> FieldPath {
     FieldPath::parse(dotted)
 }
 
-#[allow(clippy::too_many_lines)]
+/// Every semantic rule, one family at a time, in a fixed order (the order of the report).
 fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
-    use DiagnosticKind as K;
     let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+    check_lab_identity(lab, &mut err);
+    check_azure(lab, &mut err);
+    check_vm_names(lab, &mut err);
+    check_vm_size(lab, &mut err);
+    check_vm_image(lab, &mut err);
+    check_vm_admin(lab, &mut err);
+    check_network(lab, &mut err);
+    check_auto_shutdown(lab, &mut err);
+    check_features_and_docker(lab, &mut err);
+    check_tools(lab, &mut err);
+}
 
+/// The lab's own fields: version, name, description, and every free-text value's spelling.
+fn check_lab_identity(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     if lab.version != 1 {
         err(p("version"), K::VersionUnsupported { found: lab.version });
     }
@@ -100,8 +113,11 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             err(path, kind);
         }
     }
+}
 
-    // azure
+/// Azure placement: region, resource group, tags.
+fn check_azure(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     if !facts::REGIONS.contains(&lab.azure.location.as_str()) {
         err(
             p("azure.location"),
@@ -181,8 +197,11 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
 
-    // vm
+/// The VM's resource and computer names.
+fn check_vm_names(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     let vm = &lab.vm;
     if let Some(reason) = vm_name_problem(&vm.name) {
         err(
@@ -228,6 +247,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// The VM's size: a known size that takes Gen2 images, and nested virtualization for Hyper-V.
+fn check_vm_size(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
+    let vm = &lab.vm;
     let hyper_v = lab
         .provisioning
         .windows_features
@@ -272,6 +297,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
+}
+
+/// The VM's image, baked image, security type and OS disk.
+fn check_vm_image(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
+    let vm = &lab.vm;
     for (field, value) in [
         ("publisher", &vm.image.publisher),
         ("offer", &vm.image.offer),
@@ -366,6 +397,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
+}
+
+/// The local administrator's user name.
+fn check_vm_admin(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
+    let vm = &lab.vm;
     let user = &vm.admin_username;
     if user.starts_with('-') {
         err(
@@ -404,8 +441,11 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
+}
 
-    // network
+/// Inbound ports and the source addresses allowed to reach them.
+fn check_network(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     let mut seen_ports = BTreeSet::new();
     for (i, port) in lab.network.inbound_ports.iter().enumerate() {
         if !seen_ports.insert(*port) {
@@ -470,9 +510,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    check_source_ranges(&ranges, sources, &lab.network.inbound_ports, &mut err);
+    check_source_ranges(&ranges, sources, &lab.network.inbound_ports, err);
+}
 
-    // autoShutdown
+/// The daily auto-shutdown schedule.
+fn check_auto_shutdown(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     let shutdown = &lab.auto_shutdown;
     if !is_hh_mm(&shutdown.time) {
         err(
@@ -504,8 +547,11 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             );
         }
     }
+}
 
-    // provisioning
+/// Windows features, and the Docker install and smoke test.
+fn check_features_and_docker(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     let prov = &lab.provisioning;
     let mut seen_features = BTreeSet::new();
     for (i, feature) in prov.windows_features.iter().enumerate() {
@@ -547,7 +593,7 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     check_url(
         &docker.install_script.url,
         &p("provisioning.docker.installScript.url"),
-        &mut err,
+        err,
     );
     if !is_sha256(&docker.install_script.sha256) {
         err(
@@ -573,6 +619,12 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             },
         );
     }
+}
+
+/// The tools folder and each tool (zip or appinstaller): names, folders, URLs, hashes, options.
+fn check_tools(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
+    let prov = &lab.provisioning;
     let tools_dir_ok = is_windows_abs_dir(&prov.tools_dir);
     if !tools_dir_ok {
         err(
@@ -612,7 +664,7 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             );
             name_reported = true;
         }
-        check_url(&tool.url, &base.key("url"), &mut err);
+        check_url(&tool.url, &base.key("url"), err);
         if let Some(sha) = &tool.sha256 {
             if !is_sha256(sha) {
                 err(base.key("sha256"), K::Sha256Invalid { value: sha.clone() });
