@@ -300,23 +300,7 @@ fn structural(
 ) {
     match kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let allowed = allowed_keys(schema, path);
-            for key in unexpected {
-                if crate::lab::secret::is_password_key(key) {
-                    continue; // reported by `find_passwords` with deploy-time instructions
-                }
-                let suggestion =
-                    crate::lab::facts::suggest(key, allowed.iter().map(String::as_str));
-                out.push(Diagnostic::at_key(
-                    path.key(key),
-                    DiagnosticKind::UnknownKey {
-                        key: key.clone(),
-                        parent: parent_label(path),
-                        allowed: allowed.clone(),
-                        suggestion,
-                    },
-                ));
-            }
+            unknown_keys(schema, path, unexpected, out);
         }
         ValidationErrorKind::Required { property } => {
             let key = property.as_str().unwrap_or_default().to_string();
@@ -344,87 +328,10 @@ fn structural(
                 .flatten()
                 .filter_map(|o| o.as_str().map(String::from))
                 .collect();
-            match instance.as_str() {
-                Some(value) => out.push(Diagnostic::at(
-                    path.clone(),
-                    DiagnosticKind::UnknownValue {
-                        value: value.to_string(),
-                        suggestion: crate::lab::facts::suggest(
-                            value,
-                            allowed.iter().map(String::as_str),
-                        ),
-                        allowed,
-                    },
-                )),
-                None => out.push(Diagnostic::at(
-                    path.clone(),
-                    DiagnosticKind::WrongType {
-                        expected: "a string".into(),
-                        found: json_type_name(instance).into(),
-                    },
-                )),
-            }
+            out.push(unknown_value(path, instance, allowed));
         }
         ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
-            // A documented enum (`oneOf` of `const`s): one "unknown value" with the choices.
-            let consts: Vec<String> = context
-                .iter()
-                .flatten()
-                .filter_map(|e| match e.kind() {
-                    ValidationErrorKind::Constant { expected_value } => {
-                        expected_value.as_str().map(String::from)
-                    }
-                    _ => None,
-                })
-                .collect();
-            let only_consts_or_types = context.iter().flatten().all(|e| {
-                matches!(
-                    e.kind(),
-                    ValidationErrorKind::Constant { .. } | ValidationErrorKind::Type { .. }
-                )
-            });
-            if !consts.is_empty() && only_consts_or_types {
-                match instance.as_str() {
-                    Some(value) => out.push(Diagnostic::at(
-                        path.clone(),
-                        DiagnosticKind::UnknownValue {
-                            value: value.to_string(),
-                            suggestion: crate::lab::facts::suggest(
-                                value,
-                                consts.iter().map(String::as_str),
-                            ),
-                            allowed: consts,
-                        },
-                    )),
-                    None => out.push(Diagnostic::at(
-                        path.clone(),
-                        DiagnosticKind::WrongType {
-                            expected: "a string".into(),
-                            found: json_type_name(instance).into(),
-                        },
-                    )),
-                }
-                return;
-            }
-            // An optional value: report the non-null branch's problems.
-            for branch in context {
-                let null_only = branch.iter().all(|e| {
-                    matches!(
-                        e.kind(),
-                        ValidationErrorKind::Type {
-                            kind: jsonschema::error::TypeKind::Single(JsonType::Null)
-                        }
-                    )
-                });
-                if null_only {
-                    continue;
-                }
-                for e in branch {
-                    let p = to_field_path(e.instance_path().iter());
-                    structural(schema, &p, e.kind(), e.instance(), out);
-                }
-                return;
-            }
+            alternatives(schema, path, context, instance, out);
         }
         // Unsigned integers carry `minimum: 0` in the schema.
         ValidationErrorKind::Minimum { .. } if instance.as_i64().is_some_and(|n| n < 0) => out
@@ -437,6 +344,102 @@ fn structural(
             )),
         // Patterns, lengths and ranges are checked by `validate` with specific wording.
         _ => {}
+    }
+}
+
+/// Keys the schema does not know, each with the keys allowed there and a "did you mean".
+fn unknown_keys(
+    schema: &Value,
+    path: &FieldPath,
+    unexpected: &[String],
+    out: &mut Vec<Diagnostic>,
+) {
+    let allowed = allowed_keys(schema, path);
+    for key in unexpected {
+        if crate::lab::secret::is_password_key(key) {
+            continue; // reported by `find_passwords` with deploy-time instructions
+        }
+        let suggestion = crate::lab::facts::suggest(key, allowed.iter().map(String::as_str));
+        out.push(Diagnostic::at_key(
+            path.key(key),
+            DiagnosticKind::UnknownKey {
+                key: key.clone(),
+                parent: parent_label(path),
+                allowed: allowed.clone(),
+                suggestion,
+            },
+        ));
+    }
+}
+
+/// A value outside a list of choices: "unknown value" with the choices, or a wrong type when
+/// the value is not a string at all.
+fn unknown_value(path: &FieldPath, instance: &Value, allowed: Vec<String>) -> Diagnostic {
+    match instance.as_str() {
+        Some(value) => Diagnostic::at(
+            path.clone(),
+            DiagnosticKind::UnknownValue {
+                value: value.to_string(),
+                suggestion: crate::lab::facts::suggest(value, allowed.iter().map(String::as_str)),
+                allowed,
+            },
+        ),
+        None => Diagnostic::at(
+            path.clone(),
+            DiagnosticKind::WrongType {
+                expected: "a string".into(),
+                found: json_type_name(instance).into(),
+            },
+        ),
+    }
+}
+
+/// `anyOf`/`oneOf`: a documented enum (a `oneOf` of `const`s) is one "unknown value" with the
+/// choices; an optional value (`T` or null) reports the non-null branch's problems.
+fn alternatives(
+    schema: &Value,
+    path: &FieldPath,
+    context: &[Vec<jsonschema::ValidationError<'_>>],
+    instance: &Value,
+    out: &mut Vec<Diagnostic>,
+) {
+    let consts: Vec<String> = context
+        .iter()
+        .flatten()
+        .filter_map(|e| match e.kind() {
+            ValidationErrorKind::Constant { expected_value } => {
+                expected_value.as_str().map(String::from)
+            }
+            _ => None,
+        })
+        .collect();
+    let only_consts_or_types = context.iter().flatten().all(|e| {
+        matches!(
+            e.kind(),
+            ValidationErrorKind::Constant { .. } | ValidationErrorKind::Type { .. }
+        )
+    });
+    if !consts.is_empty() && only_consts_or_types {
+        out.push(unknown_value(path, instance, consts));
+        return;
+    }
+    for branch in context {
+        let null_only = branch.iter().all(|e| {
+            matches!(
+                e.kind(),
+                ValidationErrorKind::Type {
+                    kind: jsonschema::error::TypeKind::Single(JsonType::Null)
+                }
+            )
+        });
+        if null_only {
+            continue;
+        }
+        for e in branch {
+            let p = to_field_path(e.instance_path().iter());
+            structural(schema, &p, e.kind(), e.instance(), out);
+        }
+        return;
     }
 }
 
