@@ -253,6 +253,23 @@ pub enum DiagnosticKind {
         field: crate::prices::PriceField,
         item: usize,
     },
+    // --- a class (issue 16) ---
+    ClassSizeOutOfRange {
+        size: u64,
+        max: u64,
+    },
+    ClassStudentIdInvalid {
+        value: String,
+        max: usize,
+    },
+    ClassStudentDuplicate {
+        value: String,
+    },
+    ClassNameTooLong {
+        name: String,
+        what: &'static str,
+        limit: usize,
+    },
 }
 
 /// A finding about a lab file: what, where, and how to fix it.
@@ -442,6 +459,11 @@ impl DiagnosticKind {
             K::PricesAmbiguous { .. } => "prices-ambiguous",
             K::PricesFieldInvalid { .. } => "prices-field-invalid",
             K::PricesFieldMissing { .. } => "prices-field-missing",
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { .. } => "class-size-out-of-range",
+            K::ClassStudentIdInvalid { .. } => "class-student-id-invalid",
+            K::ClassStudentDuplicate { .. } => "class-student-duplicate",
+            K::ClassNameTooLong { .. } => "class-name-too-long",
         }
     }
 
@@ -616,6 +638,19 @@ impl DiagnosticKind {
                 "`Items[{item}]`, the lab's price, has no `{}`",
                 field.key()
             ),
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { size, max } => {
+                format!("a class of {size} students; a class has 1 to {max}")
+            }
+            K::ClassStudentIdInvalid { value, max } => format!(
+                "student id `{value}` is not lowercase letters, digits and inner hyphens, at most {max} characters"
+            ),
+            K::ClassStudentDuplicate { value } => {
+                format!("student id `{value}` is listed more than once")
+            }
+            K::ClassNameTooLong { name, what, limit } => format!(
+                "the longest derived {what}, `{name}`, is longer than {limit} characters"
+            ),
         }
     }
 
@@ -739,6 +774,19 @@ impl DiagnosticKind {
             K::PricesAmbiguous { size, region, .. } => format!(
                 "one answer of the API gives one price per meter: keep one of the two items, or fetch this lab's list again: {}",
                 fetch_prices_command(size, region)
+            ),
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { max, .. } => format!(
+                "each student is a whole VM with its own public IP, created by one deployment, and counts against the subscription's regional vCPU quota; give 1 to {max} students, or split a larger class into several labs"
+            ),
+            K::ClassStudentIdInvalid { .. } => {
+                "the id becomes part of the student's Azure and Windows names: use e.g. `alice` or `s07`".into()
+            }
+            K::ClassStudentDuplicate { .. } => {
+                "two students with one id would share every resource name: give each student its own id".into()
+            }
+            K::ClassNameTooLong { what, .. } => format!(
+                "each student's {what} is the lab's with `-ID` appended, and wcigen never truncates names: shorten `vm.computerName` (or `vm.name`) or the student ids"
             ),
         };
         Some(text)

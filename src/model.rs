@@ -38,6 +38,32 @@ pub struct LabSpec {
     /// What `provision.ps1` sets up inside the VM.
     #[serde(default)]
     pub provisioning: Provisioning,
+    /// A class: one identical VM per student instead of one lab VM. Absent means one VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+}
+
+/// A class: the lab's VM once per student, each with its own public IP, network interface,
+/// OS disk, auto-shutdown schedule, provisioning extension and ready step; the virtual network,
+/// subnet and network security group stay shared. Resource names are the lab's with `-ID`
+/// appended (the VM, and the Windows computer name, which must stay within 15 characters).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Class {
+    /// The students: a number (1-50; the students are then `01`, `02`, ...), or a list of
+    /// student ids (1-50 of them).
+    pub students: Students,
+}
+
+/// The students of a class.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum Students {
+    /// How many students (1-50); their ids are `01`, `02`, ... (two digits).
+    Count(u64),
+    /// The students' ids: lowercase letters and digits, a hyphen inside, at most 8 characters;
+    /// each becomes part of the student's resource names.
+    Ids(Vec<String>),
 }
 
 /// Azure placement of the lab.

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diagnostic, DiagnosticKind, Severity};
 use crate::facts;
-use crate::model::{InboundPort, LabSpec, SecurityType, ToolKind};
+use crate::model::{InboundPort, LabSpec, SecurityType, Students, ToolKind};
 use crate::source::FieldPath;
 
 /// A lab that passed every rule. Only [`validate`] creates one.
@@ -42,6 +42,143 @@ impl ValidLab {
             .as_deref()
             .unwrap_or(&self.spec.vm.name)
     }
+
+    /// The students of the lab's class, in lab order (none without a class).
+    #[must_use]
+    pub fn students(&self) -> Vec<Student> {
+        students(&self.spec, self.computer_name())
+    }
+}
+
+/// One student of a class: the id and the names derived from the lab's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Student {
+    /// The student's id (`01` when the class is a count).
+    pub id: String,
+    /// Azure name of the student's VM: the VM name, `-`, the id.
+    pub vm_name: String,
+    /// Windows computer name: the lab's computer name, `-`, the id.
+    pub computer_name: String,
+}
+
+/// Largest class: each student is a whole VM (its vCPUs count against the subscription's
+/// regional vCPU quota) with its own Standard public IP, and one deployment creates them all;
+/// beyond this, split the class into several labs.
+pub const MAX_CLASS_SIZE: u64 = 50;
+
+/// Longest student id.
+pub const MAX_STUDENT_ID_LEN: usize = 8;
+
+fn student_ids(spec: &LabSpec) -> Vec<String> {
+    match spec.class.as_ref().map(|c| &c.students) {
+        None => Vec::new(),
+        Some(Students::Count(n)) => (1..=(*n).min(MAX_CLASS_SIZE))
+            .map(|i| format!("{i:02}"))
+            .collect(),
+        Some(Students::Ids(ids)) => ids.clone(),
+    }
+}
+
+fn students(spec: &LabSpec, computer_name: &str) -> Vec<Student> {
+    student_ids(spec)
+        .into_iter()
+        .map(|id| Student {
+            vm_name: format!("{}-{id}", spec.vm.name),
+            computer_name: format!("{computer_name}-{id}"),
+            id,
+        })
+        .collect()
+}
+
+/// Student ids: a lowercase letter or digit first and last, hyphens only inside.
+fn student_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_STUDENT_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// The class rules: its size, its ids, and the longest names derived from them.
+fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
+    use DiagnosticKind as K;
+    let Some(class) = &lab.class else {
+        return;
+    };
+    let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+    let size = match &class.students {
+        Students::Count(n) => *n,
+        Students::Ids(ids) => ids.len() as u64,
+    };
+    if size == 0 || size > MAX_CLASS_SIZE {
+        err(
+            p("class.students"),
+            K::ClassSizeOutOfRange {
+                size,
+                max: MAX_CLASS_SIZE,
+            },
+        );
+        return;
+    }
+    let mut bad_id = false;
+    if let Students::Ids(ids) = &class.students {
+        let mut seen = BTreeSet::new();
+        for (i, id) in ids.iter().enumerate() {
+            let path = p("class.students").index(i);
+            if !student_id_ok(id) {
+                bad_id = true;
+                err(
+                    path,
+                    K::ClassStudentIdInvalid {
+                        value: id.clone(),
+                        max: MAX_STUDENT_ID_LEN,
+                    },
+                );
+            } else if !seen.insert(id.as_str()) {
+                bad_id = true;
+                err(path, K::ClassStudentDuplicate { value: id.clone() });
+            }
+        }
+    }
+    if bad_id || computer_name_problem(lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name)).is_some() {
+        return;
+    }
+    // Distinct valid ids after the same prefix give distinct names, so only the lengths of the
+    // longest derived names remain to check.
+    let computer_name = lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name);
+    let all = students(lab, computer_name);
+    if let Some(longest) = all.iter().max_by_key(|s| s.computer_name.len()) {
+        if longest.computer_name.len() > 15 {
+            let at = if lab.vm.computer_name.is_some() {
+                "vm.computerName"
+            } else {
+                "vm.name"
+            };
+            err(
+                p(at),
+                K::ClassNameTooLong {
+                    name: longest.computer_name.clone(),
+                    what: "Windows computer name",
+                    limit: 15,
+                },
+            );
+        }
+    }
+    if let Some(longest) = all.iter().max_by_key(|s| s.vm_name.len()) {
+        // The other names add at most `-osdisk` (Azure allows 80) to the VM name.
+        if longest.vm_name.len() > 64 {
+            err(
+                p("vm.name"),
+                K::ClassNameTooLong {
+                    name: longest.vm_name.clone(),
+                    what: "VM name",
+                    limit: 64,
+                },
+            );
+        }
+    }
 }
 
 /// Check a parsed lab against every rule.
@@ -51,6 +188,7 @@ impl ValidLab {
 pub fn validate(spec: LabSpec) -> Result<ValidLab, Vec<Diagnostic>> {
     let mut out = Vec::new();
     check(&spec, &mut out);
+    check_class(&spec, &mut out);
     if out.iter().any(|d| d.severity() == Severity::Error) {
         Err(out)
     } else {

@@ -32,6 +32,61 @@ pub struct LabView {
     pub generator: Generator,
     /// Pinned Azure API versions.
     pub api: ApiVersions,
+    /// The class: one VM per student (none for a one-VM lab).
+    pub class: Option<ClassView>,
+}
+
+/// A class: the students and each one's resource names, derived from the lab's names.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassView {
+    /// The students, in lab order.
+    pub students: Vec<StudentView>,
+    /// How many.
+    pub size: usize,
+}
+
+/// One student's resources.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentView {
+    /// The student id.
+    pub id: String,
+    /// VM (Azure resource) name.
+    pub vm_name: String,
+    /// Windows computer name.
+    pub computer_name: String,
+    /// Public IP name.
+    pub public_ip_name: String,
+    /// Network interface name.
+    pub nic_name: String,
+    /// OS disk name.
+    pub os_disk_name: String,
+    /// Auto-shutdown schedule name (Azure requires exactly this name).
+    pub shutdown_schedule_name: String,
+}
+
+impl ClassView {
+    fn new(valid: &ValidLab) -> Option<Self> {
+        valid.spec().class.as_ref()?;
+        let students: Vec<StudentView> = valid
+            .students()
+            .into_iter()
+            .map(|s| StudentView {
+                public_ip_name: format!("{}-pip", s.vm_name),
+                nic_name: format!("{}-nic", s.vm_name),
+                os_disk_name: format!("{}-osdisk", s.vm_name),
+                shutdown_schedule_name: format!("shutdown-computevm-{}", s.vm_name),
+                id: s.id,
+                vm_name: s.vm_name,
+                computer_name: s.computer_name,
+            })
+            .collect();
+        Some(Self {
+            size: students.len(),
+            students,
+        })
+    }
 }
 
 /// The one pinned table of Azure API versions every ARM/Bicep resource uses. Each
@@ -411,6 +466,7 @@ impl LabView {
                 version: env!("CARGO_PKG_VERSION"),
             },
             api: API_VERSIONS,
+            class: ClassView::new(valid),
         }
     }
 }
@@ -619,6 +675,22 @@ pub struct EstimateView {
     pub per_month: String,
     /// The day the price took effect.
     pub effective: String,
+    /// The whole class's price (every student's VM running), or none without a class.
+    pub class: Option<ClassCostView>,
+}
+
+/// What a class costs while all its VMs run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassCostView {
+    /// How many VMs.
+    pub students: usize,
+    /// Price of one hour of the class (at most six decimals).
+    pub per_hour: String,
+    /// Price of a lab day of the class, to the cent.
+    pub per_day: String,
+    /// Price of a month of the class left running, to the cent.
+    pub per_month: String,
 }
 
 impl CostView {
@@ -639,6 +711,16 @@ impl CostView {
                 month_hours: month,
                 per_month: p.for_hours_text(month),
                 effective: p.effective().to_string(),
+                class: lab.spec().class.as_ref().map(|_| {
+                    let students = lab.students().len();
+                    let all = p.times(students as u64);
+                    ClassCostView {
+                        students,
+                        per_hour: all.per_hour_text(),
+                        per_day: all.for_hours_text(day),
+                        per_month: all.for_hours_text(month),
+                    }
+                }),
             }
         });
         Self {

@@ -1427,8 +1427,9 @@ fn decompile_reads_every_arm_template() {
     let mut skipped = Vec::new();
     for (lab, (clean, text, written)) in work.labs.iter().zip(&results) {
         if *clean {
+            // A class's VMs are a loop, which decompile names after its variable (`students_vm`).
             assert!(
-                written.contains("resource vm "),
+                written.contains("resource vm ") || written.contains("resource students_vm "),
                 "{}: decompiled VM resource",
                 lab.label
             );
