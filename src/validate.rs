@@ -142,7 +142,9 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    if bad_id || computer_name_problem(lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name)).is_some() {
+    if bad_id
+        || computer_name_problem(lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name)).is_some()
+    {
         return;
     }
     // Distinct valid ids after the same prefix give distinct names, so only the lengths of the

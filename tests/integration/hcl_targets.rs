@@ -28,7 +28,8 @@ use sha2::Digest as _;
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    all_labs, conformance_reference, example_name, examples, file, render_file, Rendered,
+    all_labs, conformance_reference, example_name, examples, file, one_vm_labs, render_file,
+    Rendered,
 };
 
 const TF_VERSIONS: &str = "terraform/versions.tf";
@@ -516,7 +517,7 @@ fn terraform_extension_runs_the_rendered_script_byte_for_byte() {
 #[test]
 fn terraform_ends_with_the_ready_step_after_the_extension() {
     let env = wcigen::render::environment().unwrap();
-    for lab in all_labs() {
+    for lab in one_vm_labs() {
         let label = &lab.label;
         let module = terraform(&lab);
         let ready = module.the_block(
@@ -1522,7 +1523,7 @@ fn same_lab_in_arm_terraform_and_packer() {
         ("packer", "sources", NO_NSG),
         ("packer", "auto-shutdown", NO_SHUTDOWN),
     ];
-    for lab in all_labs() {
+    for lab in one_vm_labs() {
         let expected = expected_facts(&lab.view, lab.script());
         let mut table = String::new();
         let targets = [
@@ -1639,4 +1640,61 @@ fn packer_runs_provision_elevated_and_publishes_with_target_region() {
             "{example}: no placeholder address that makes Packer wait for WinRM"
         );
     }
+}
+
+/// A class in Terraform: every per-student resource is one `for_each` over `local.students`,
+/// whose keys are the student ids; the network stays single.
+#[test]
+fn a_class_is_one_for_each_per_student_resource_in_terraform() {
+    let path = crate::common::repo().join("examples/class.yaml");
+    let files = render_file(&path);
+    let main = file(&files, "terraform/main.tf").text();
+    let body: hcl::Body = hcl::from_str(main).unwrap();
+    let per_student = [
+        "azurerm_public_ip",
+        "azurerm_network_interface",
+        "azurerm_windows_virtual_machine",
+        "azurerm_virtual_machine_extension",
+        "azurerm_virtual_machine_run_command",
+        "azurerm_dev_test_global_vm_shutdown_schedule",
+    ];
+    let mut seen = Vec::new();
+    for block in body.blocks().filter(|b| b.identifier() == "resource") {
+        let ty = block.labels()[0].as_str().to_string();
+        let for_each = block
+            .body()
+            .attributes()
+            .find(|a| a.key() == "for_each")
+            .map(|a| a.expr().to_string());
+        if per_student.contains(&ty.as_str()) {
+            assert_eq!(for_each.as_deref(), Some("local.students"), "{ty}");
+            seen.push(ty);
+        } else {
+            assert!(for_each.is_none(), "{ty} is shared");
+        }
+    }
+    assert_eq!(seen.len(), per_student.len(), "{seen:?}");
+    let locals = body.blocks().find(|b| b.identifier() == "locals").unwrap();
+    let students = locals
+        .body()
+        .attributes()
+        .find(|a| a.key() == "students")
+        .unwrap();
+    let hcl::Expression::Object(map) = students.expr() else {
+        panic!("local.students is an object")
+    };
+    let ids: Vec<String> = map.keys().map(ToString::to_string).collect();
+    assert_eq!(ids, ["alice", "bob", "s03"]);
+    for (key, value) in map {
+        let id = key.to_string().trim_matches('"').to_string();
+        let text = value.to_string();
+        assert!(text.contains(&format!("\"wci-{id}\"")), "{id}: {text}");
+        assert!(text.contains(&format!("\"wci-{id}-nic\"")), "{id}: {text}");
+    }
+    let outputs = file(&files, "terraform/outputs.tf").text();
+    assert!(outputs.contains("output \"students\""), "{outputs}");
+    assert!(
+        !outputs.contains("output \"public_ip_address\""),
+        "{outputs}"
+    );
 }

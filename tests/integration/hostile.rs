@@ -949,9 +949,9 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
         out.push((README, p(&["sh", "ssh", "@"])));
     }
     // A class names each student's VM after the lab's with `-ID` appended: the lab's own names
-    // stay in the script and the README; azure_targets.rs and hcl_targets.rs check the students'.
+    // stay in the script; azure_targets.rs and hcl_targets.rs check the students'.
     if spec.class.is_some() && matches!(value.field, "vm.name" | "vm.computerName") {
-        out.retain(|(file, _)| matches!(*file, PS | README));
+        out.retain(|(file, _)| *file == PS);
     }
     out
 }
