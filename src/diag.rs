@@ -270,6 +270,15 @@ pub enum DiagnosticKind {
         what: &'static str,
         limit: usize,
     },
+    AccessJitRefused,
+    AccessBastionSources,
+    AccessBastionPort {
+        port: &'static str,
+    },
+    AccessBastionDeveloperClass,
+    AccessBastionDeveloperRegion {
+        region: String,
+    },
 }
 
 /// A finding about a lab file: what, where, and how to fix it.
@@ -464,6 +473,11 @@ impl DiagnosticKind {
             K::ClassStudentIdInvalid { .. } => "class-student-id-invalid",
             K::ClassStudentDuplicate { .. } => "class-student-duplicate",
             K::ClassNameTooLong { .. } => "class-name-too-long",
+            K::AccessJitRefused => "access-jit-refused",
+            K::AccessBastionSources => "access-bastion-sources",
+            K::AccessBastionPort { .. } => "access-bastion-port",
+            K::AccessBastionDeveloperClass => "access-bastion-developer-class",
+            K::AccessBastionDeveloperRegion { .. } => "access-bastion-developer-region",
         }
     }
 
@@ -475,7 +489,8 @@ impl DiagnosticKind {
             K::ImageVersionLatest
             | K::VmSizeUnknown { .. }
             | K::AllowFromAny { .. }
-            | K::NoInboundPorts => Severity::Warning,
+            | K::NoInboundPorts
+            | K::AccessBastionDeveloperRegion { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -651,6 +666,11 @@ impl DiagnosticKind {
             K::ClassNameTooLong { name, what, limit } => format!(
                 "the longest derived {what}, `{name}`, is longer than {limit} characters"
             ),
+            K::AccessJitRefused => "wcigen does not render just-in-time access: it needs Microsoft Defender for Servers Plan 2 on the subscription, keeps the VM's public IP, and has no Terraform azurerm resource".into(),
+            K::AccessBastionSources => "`allowFrom` has no effect with Bastion: the VM has no public IP, and Bastion reaches it from inside the network".into(),
+            K::AccessBastionPort { port } => format!("Bastion Basic and Developer connect over RDP and SSH only, not `{port}`"),
+            K::AccessBastionDeveloperClass => "the Bastion Developer SKU serves one connection at a time: a class cannot share it".into(),
+            K::AccessBastionDeveloperRegion { region } => format!("`{region}` is not in Microsoft's published list of Bastion Developer regions; the deployment fails if the region lacks it"),
         }
     }
 
@@ -787,6 +807,14 @@ impl DiagnosticKind {
             }
             K::ClassNameTooLong { what, .. } => format!(
                 "each student's {what} is the lab's with `-ID` appended, and wcigen never truncates names: shorten `vm.computerName` (or `vm.name`) or the student ids"
+            ),
+            K::AccessJitRefused => "JIT's policy (Microsoft.Security/locations/jitNetworkAccessPolicies) rewrites the NSG rules the template owns, access is requested in the portal or with Start-AzJitNetworkAccessPolicy, and Plan 2 is billed per server outside the lab; use `access: bastion` (no public IP) or `publicIp` with `allowFrom` set to your own address".into(),
+            K::AccessBastionSources => "remove `network.allowFrom`; the NSG lets only Bastion reach the VM's ports".into(),
+            K::AccessBastionPort { .. } => "remove it from `network.inboundPorts`, or use `access: publicIp`".into(),
+            K::AccessBastionDeveloperClass => "use `bastion: basic` (up to 40 concurrent RDP sessions)".into(),
+            K::AccessBastionDeveloperRegion { .. } => format!(
+                "the list holds {}; check https://aka.ms/bastionsku for today's, or use `bastion: basic`, which every region has",
+                crate::validate::BASTION_DEVELOPER_REGIONS.join(", ")
             ),
         };
         Some(text)

@@ -186,6 +186,43 @@ pub struct Network {
     /// Empty means a required deploy-time parameter; `"*"` (any source) only when written.
     #[serde(default)]
     pub allow_from: Vec<String>,
+    /// How people reach the VM: `publicIp` (its own public IP, the inbound ports open to
+    /// `allowFrom`), `bastion` (no public IP on the VM; RDP and SSH through Azure Bastion in the
+    /// portal) or `jit` (Defender for Cloud just-in-time access, which wcigen refuses and explains).
+    #[serde(default)]
+    pub access: Access,
+    /// The Azure Bastion SKU when `access` is `bastion`: `basic` (a dedicated host: an
+    /// `AzureBastionSubnet` and a public IP, billed hourly, up to 40 RDP sessions) or `developer`
+    /// (free, shared, one connection at a time, select regions).
+    #[serde(default)]
+    pub bastion: BastionSku,
+}
+
+/// How people reach the VM.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum Access {
+    /// The VM's own static public IP; the inbound ports are open to `allowFrom`.
+    #[default]
+    #[serde(rename = "publicIp")]
+    PublicIp,
+    /// No public IP on the VM: Azure Bastion reaches its RDP and SSH ports inside the network.
+    #[serde(rename = "bastion")]
+    Bastion,
+    /// Just-in-time VM access (Microsoft Defender for Cloud): refused, with the reasons.
+    #[serde(rename = "jit")]
+    Jit,
+}
+
+/// The Azure Bastion SKU.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum BastionSku {
+    /// A dedicated Basic host: `AzureBastionSubnet` (/26) and a Standard public IP; billed hourly.
+    #[default]
+    #[serde(rename = "basic")]
+    Basic,
+    /// The free, shared Developer host: no subnet, no public IP, one connection at a time.
+    #[serde(rename = "developer")]
+    Developer,
 }
 
 /// A named inbound port.
@@ -343,6 +380,8 @@ impl Default for Network {
         Self {
             inbound_ports: defaults::inbound_ports(),
             allow_from: Vec::new(),
+            access: Access::default(),
+            bastion: BastionSku::default(),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::diag::{Diagnostic, DiagnosticKind, Severity};
 use crate::facts;
-use crate::model::{InboundPort, LabSpec, SecurityType, Students, ToolKind};
+use crate::model::{Access, BastionSku, InboundPort, LabSpec, SecurityType, Students, ToolKind};
 use crate::source::FieldPath;
 
 /// A lab that passed every rule. Only [`validate`] creates one.
@@ -183,6 +183,55 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// Regions where Microsoft documented the Bastion Developer SKU (the 2023 list, the only
+/// explicit one: MicrosoftDocs/azure-docs `includes/bastion-developer-sku-regions.md`; today's
+/// docs say "select regions"). Elsewhere wcigen warns rather than refuses.
+pub const BASTION_DEVELOPER_REGIONS: [&str; 6] = [
+    "centraluseuap",
+    "eastus2euap",
+    "westcentralus",
+    "northcentralus",
+    "westus",
+    "northeurope",
+];
+
+/// The access rules: what Bastion can reach, and why just-in-time access is refused.
+fn check_access(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
+    use DiagnosticKind as K;
+    let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+    match lab.network.access {
+        Access::PublicIp => {}
+        Access::Jit => err(p("network.access"), K::AccessJitRefused),
+        Access::Bastion => {
+            if !lab.network.allow_from.is_empty() {
+                err(p("network.allowFrom"), K::AccessBastionSources);
+            }
+            for (i, port) in lab.network.inbound_ports.iter().enumerate() {
+                if *port == InboundPort::WinrmHttps {
+                    err(
+                        p("network.inboundPorts").index(i),
+                        K::AccessBastionPort {
+                            port: port_name(*port),
+                        },
+                    );
+                }
+            }
+            if lab.network.bastion == BastionSku::Developer {
+                if lab.class.is_some() {
+                    err(p("network.bastion"), K::AccessBastionDeveloperClass);
+                } else if !BASTION_DEVELOPER_REGIONS.contains(&lab.azure.location.as_str()) {
+                    err(
+                        p("network.bastion"),
+                        K::AccessBastionDeveloperRegion {
+                            region: lab.azure.location.clone(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Check a parsed lab against every rule.
 ///
 /// # Errors
@@ -191,6 +240,7 @@ pub fn validate(spec: LabSpec) -> Result<ValidLab, Vec<Diagnostic>> {
     let mut out = Vec::new();
     check(&spec, &mut out);
     check_class(&spec, &mut out);
+    check_access(&spec, &mut out);
     if out.iter().any(|d| d.severity() == Severity::Error) {
         Err(out)
     } else {

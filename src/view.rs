@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::model::{InboundPort, SecurityType, ToolKind, Verify};
+use crate::model::{Access, BastionSku, InboundPort, SecurityType, ToolKind, Verify};
 use crate::validate::{port_name, ValidLab};
 
 /// Everything a template may read.
@@ -245,6 +245,36 @@ pub struct NetworkView {
     pub address_space: &'static str,
     /// Subnet prefix.
     pub subnet_prefix: &'static str,
+    /// Whether the VM has its own public IP (`access: publicIp`).
+    pub public_ip: bool,
+    /// The sources of the Packer build VM's WinRM port: the lab's own `allowFrom`, also when
+    /// Bastion is the lab's way in (`allowFrom` then holds Bastion's source for the NSG).
+    pub winrm_sources: Vec<String>,
+    /// Whether Packer asks for them (the lab lists none).
+    pub winrm_sources_parameter: bool,
+    /// Azure Bastion, when the lab is reached through it.
+    pub bastion: Option<BastionView>,
+}
+
+/// Azure Bastion: the host that reaches the VM's RDP and SSH ports from inside the network.
+/// With it the VM has no public IP, and the NSG admits the inbound ports only from Bastion:
+/// from `AzureBastionSubnet` (Basic) or from 168.63.129.16, the platform address the shared
+/// Developer host connects from (MicrosoftDocs `bastion/quickstart-developer-sku.md`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BastionView {
+    /// `Basic` or `Developer` (the API's spelling).
+    pub sku: &'static str,
+    /// Whether it is the dedicated Basic host (subnet, public IP, hourly bill).
+    pub basic: bool,
+    /// Name of the Bastion host.
+    pub name: String,
+    /// Name of its public IP (Basic).
+    pub public_ip_name: String,
+    /// Its subnet's prefix (Basic): `AzureBastionSubnet` must be /26 or larger.
+    pub subnet_prefix: &'static str,
+    /// The one source the VM's NSG rules admit.
+    pub source: &'static str,
 }
 
 /// Auto-shutdown.
@@ -347,6 +377,21 @@ impl LabView {
         let vm = &spec.vm;
         let ports = &spec.network.inbound_ports;
         let tools_root = normalize_dir(&spec.provisioning.tools_dir);
+        let bastion = (spec.network.access == Access::Bastion).then(|| {
+            let basic = spec.network.bastion == BastionSku::Basic;
+            BastionView {
+                sku: if basic { "Basic" } else { "Developer" },
+                basic,
+                name: format!("{}-bastion", spec.name),
+                public_ip_name: format!("{}-bastion-pip", spec.name),
+                subnet_prefix: "10.20.1.0/26",
+                source: if basic {
+                    "10.20.1.0/26"
+                } else {
+                    "168.63.129.16"
+                },
+            }
+        });
         Self {
             lab: LabInfo {
                 name: spec.name.clone(),
@@ -411,10 +456,17 @@ impl LabView {
                         description: port_description(*p).into(),
                     })
                     .collect(),
-                allow_from: spec.network.allow_from.clone(),
-                allow_from_parameter: spec.network.allow_from.is_empty(),
+                allow_from: bastion.as_ref().map_or_else(
+                    || spec.network.allow_from.clone(),
+                    |b| vec![b.source.to_string()],
+                ),
+                allow_from_parameter: bastion.is_none() && spec.network.allow_from.is_empty(),
                 address_space: "10.20.0.0/16",
                 subnet_prefix: "10.20.0.0/24",
+                public_ip: bastion.is_none(),
+                winrm_sources: spec.network.allow_from.clone(),
+                winrm_sources_parameter: spec.network.allow_from.is_empty(),
+                bastion,
             },
             auto_shutdown: ShutdownView {
                 enabled: spec.auto_shutdown.enabled,

@@ -1038,6 +1038,86 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
             r["id"]
         );
     }
+    if let Some(class) = &v.class {
+        // A class: the shared network once, every student's resources once per student.
+        let got: BTreeSet<(String, String)> = resources
+            .iter()
+            .map(|r| {
+                (
+                    r["type"].as_str().unwrap().into(),
+                    r["name"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let mut expected: BTreeSet<(String, String)> = BTreeSet::from([
+            (
+                "Microsoft.Network/networkSecurityGroups".into(),
+                v.names.nsg.clone(),
+            ),
+            (
+                "Microsoft.Network/virtualNetworks".into(),
+                v.names.vnet.clone(),
+            ),
+        ]);
+        if let Some(b) = &v.network.bastion {
+            expected.insert(("Microsoft.Network/bastionHosts".into(), b.name.clone()));
+            if b.basic {
+                expected.insert((
+                    "Microsoft.Network/publicIPAddresses".into(),
+                    b.public_ip_name.clone(),
+                ));
+            }
+        }
+        for s in &class.students {
+            let mut each = vec![
+                ("Microsoft.Network/networkInterfaces", s.nic_name.clone()),
+                ("Microsoft.Compute/virtualMachines", s.vm_name.clone()),
+                (
+                    "Microsoft.Compute/virtualMachines/extensions",
+                    format!("{}/{}", s.vm_name, v.names.extension),
+                ),
+                (
+                    "Microsoft.Compute/virtualMachines/runCommands",
+                    format!("{}/wcigen-ready", s.vm_name),
+                ),
+            ];
+            if v.network.public_ip {
+                each.push((
+                    "Microsoft.Network/publicIPAddresses",
+                    s.public_ip_name.clone(),
+                ));
+            }
+            if v.auto_shutdown.enabled {
+                each.push((
+                    "Microsoft.DevTestLab/schedules",
+                    s.shutdown_schedule_name.clone(),
+                ));
+            }
+            expected.extend(each.into_iter().map(|(t, n)| (t.to_string(), n)));
+        }
+        assert_eq!(got, expected, "{label}: a class's resources");
+        assert_eq!(
+            resources.len(),
+            expected.len(),
+            "{label}: no resource twice"
+        );
+        // Each student's VM: its own computer name, the one password parameter.
+        for s in &class.students {
+            let vm = resources
+                .iter()
+                .find(|r| {
+                    r["type"] == "Microsoft.Compute/virtualMachines"
+                        && r["name"] == json!(s.vm_name)
+                })
+                .unwrap();
+            assert_eq!(
+                vm["properties"]["osProfile"]["computerName"],
+                json!(s.computer_name),
+                "{label}"
+            );
+        }
+        return;
+    }
     let names: BTreeMap<&str, String> = resources
         .iter()
         .map(|r| {
@@ -1073,6 +1153,26 @@ fn assert_states_the_lab(lab: &Lab, snap: &Value) {
             "Microsoft.DevTestLab/schedules",
             v.names.shutdown_schedule.clone(),
         );
+    }
+    // Bastion: no public IP on the VM; the host (Developer: nothing else; Basic: its own IP).
+    if let Some(b) = &v.network.bastion {
+        expected.remove("Microsoft.Network/publicIPAddresses");
+        expected.insert("Microsoft.Network/bastionHosts", b.name.clone());
+        if b.basic {
+            expected.insert(
+                "Microsoft.Network/publicIPAddresses",
+                b.public_ip_name.clone(),
+            );
+        }
+        let nic = one(snap, "Microsoft.Network/networkInterfaces", label);
+        assert!(
+            nic["properties"]["ipConfigurations"][0]["properties"]
+                .get("publicIPAddress")
+                .is_none(),
+            "{label}: the VM has no public IP"
+        );
+        let host = one(snap, "Microsoft.Network/bastionHosts", label);
+        assert_eq!(host["sku"]["name"], json!(b.sku), "{label}");
     }
     assert_eq!(names, expected, "{label}: resource names");
     assert_eq!(
@@ -1433,6 +1533,22 @@ fn decompile_reads_every_arm_template() {
                 "{}: decompiled VM resource",
                 lab.label
             );
+            continue;
+        }
+        if lab.text("arm/azuredeploy.json").contains("\"copy\": {")
+            && text
+                .lines()
+                .filter(|l| l.contains(" : Error "))
+                .all(|l| l.contains("BCP034"))
+        {
+            // Bicep 0.49.2 decompiles a copy loop's dependsOn on another loop's copy as a string
+            // (`'[resourceId(...)]'`) where an item of a resource array belongs: its own error.
+            assert!(
+                written.contains("resource students_vm "),
+                "{}: decompiled VM loop",
+                lab.label
+            );
+            println!("  decompile {}: copy loops read back with the decompiler's own BCP034 in dependsOn", lab.label);
             continue;
         }
         let arm = lab.text("arm/azuredeploy.json");

@@ -981,7 +981,7 @@ fn packer_source_matches_the_security_type_and_keeps_secrets_out() {
         // that leaves Packer waiting for WinRM), validated as IPv4 addresses or CIDRs.
         let variable = module.variable("allowed_inbound_ip_addresses").body();
         let network = &lab.view.network;
-        if network.allow_from_parameter {
+        if network.winrm_sources_parameter {
             assert!(
                 attr(variable, "default").is_none(),
                 "{}: allowed_inbound_ip_addresses must be required",
@@ -994,10 +994,10 @@ fn packer_source_matches_the_security_type_and_keeps_secrets_out() {
             );
         } else {
             let allowed = value_strings(&eval(expect_attr(variable, "default"), &ctx));
-            let expected = if network.allow_from == ["*"] {
+            let expected = if network.winrm_sources == ["*"] {
                 Vec::new()
             } else {
-                network.allow_from.clone()
+                network.winrm_sources.clone()
             };
             assert_eq!(
                 allowed, expected,

@@ -871,10 +871,12 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
     const TF_EXAMPLE: &str = "terraform/terraform.tfvars.example";
     const PACKER: &str = "packer/lab.pkr.hcl";
     const README: &str = "README.md";
+    // The README's ssh command names the VM's public IP; Bastion's connect is in the portal.
     let ssh = spec
         .network
         .inbound_ports
-        .contains(&wcigen::model::InboundPort::Ssh);
+        .contains(&wcigen::model::InboundPort::Ssh)
+        && spec.network.access == wcigen::model::Access::PublicIp;
     let mut out = match value.field {
         "description" => vec![
             (PS, p(&["^", "$Lab", "Description"])),

@@ -242,3 +242,20 @@ fn a_hash_is_refused_only_for_urls_whose_content_moves() {
         assert_eq!(found, refused, "{url}:\n{human}");
     }
 }
+
+/// Bastion Developer outside Microsoft's published region list: a warning (the list is from 2023,
+/// today's docs say "select regions"), and the lab still renders.
+#[test]
+fn bastion_developer_outside_the_listed_regions_warns_but_validates() {
+    let text = std::fs::read_to_string(repo().join("examples/bastion.yaml"))
+        .unwrap()
+        .replace("location: northeurope", "location: eastus");
+    let (resolved, human) = report("bastion-eastus.yaml", &text);
+    let codes: Vec<_> = resolved.iter().map(|d| (d.code, d.severity)).collect();
+    assert!(
+        codes.contains(&("access-bastion-developer-region", Severity::Warning)),
+        "{codes:?}"
+    );
+    assert!(human.contains("0 error(s)"), "{human}");
+    insta::assert_snapshot!("bastion_developer_region_warning", human);
+}
