@@ -1760,3 +1760,81 @@ fn a_class_copies_each_students_resources_and_shares_the_network() {
         );
     }
 }
+
+/// Bastion in ARM (and, through the compiler above, Bicep): the host with its SKU, no public IP
+/// on the VMs, every NSG rule open only to Bastion's source.
+#[test]
+fn bastion_labs_have_no_vm_public_ip_in_arm() {
+    let cases = [
+        (
+            "bastion".to_string(),
+            std::fs::read_to_string(crate::common::repo().join("examples/bastion.yaml")).unwrap(),
+        ),
+        extra_lab("class-bastion-basic"),
+    ];
+    for (label, text) in cases {
+        let files = render_text(&label, &text);
+        let arm: Value = serde_json::from_str(file(&files, ARM).text()).unwrap();
+        let basic = label.contains("basic");
+        let host = one(&arm, "Microsoft.Network/bastionHosts");
+        assert_eq!(
+            host["sku"]["name"],
+            json!(if basic { "Basic" } else { "Developer" }),
+            "{label}"
+        );
+        let ips = resources_of(&arm, "Microsoft.Network/publicIPAddresses");
+        if basic {
+            assert_eq!(ips.len(), 1, "{label}: only the host's public IP");
+            assert_eq!(ips[0]["name"], json!("[variables('bastionPublicIpName')]"));
+            let subnets = &one(&arm, "Microsoft.Network/virtualNetworks")["properties"]["subnets"];
+            assert_eq!(subnets[1]["name"], json!("AzureBastionSubnet"), "{label}");
+            assert_eq!(
+                subnets[1]["properties"]["addressPrefix"],
+                json!("10.20.1.0/26"),
+                "{label}: /26, the smallest Bastion subnet"
+            );
+        } else {
+            assert!(ips.is_empty(), "{label}: no public IP at all");
+            assert_eq!(
+                host["properties"]["virtualNetwork"]["id"],
+                json!("[resourceId('Microsoft.Network/virtualNetworks', variables('vnetName'))]"),
+                "{label}"
+            );
+        }
+        let nic = one(&arm, "Microsoft.Network/networkInterfaces");
+        assert!(
+            nic["properties"]["ipConfigurations"][0]["properties"]
+                .get("publicIPAddress")
+                .is_none(),
+            "{label}"
+        );
+        let source = if basic {
+            "10.20.1.0/26"
+        } else {
+            "168.63.129.16"
+        };
+        let nsg = one(&arm, "Microsoft.Network/networkSecurityGroups");
+        for rule in nsg["properties"]["securityRules"].as_array().unwrap() {
+            assert_eq!(
+                rule["properties"]["sourceAddressPrefix"],
+                json!(source),
+                "{label}"
+            );
+        }
+        assert!(
+            arm["parameters"].get("allowedSourceAddresses").is_none(),
+            "{label}"
+        );
+        assert_eq!(
+            arm["outputs"]["bastionName"]["value"],
+            json!("[variables('bastionName')]"),
+            "{label}"
+        );
+        let readme = file(&files, "README.md").text();
+        assert!(readme.contains("Connect > Bastion"), "{label}");
+        assert!(
+            readme.contains("the Standard or Premium SKU"),
+            "{label}: the README says why az network bastion rdp does not apply"
+        );
+    }
+}

@@ -1698,3 +1698,99 @@ fn a_class_is_one_for_each_per_student_resource_in_terraform() {
         "{outputs}"
     );
 }
+
+/// Bastion in Terraform: the host (Developer on the virtual network; Basic with its subnet and
+/// public IP), no public IP on any lab VM, and the NSG rules open only to Bastion's source.
+#[test]
+fn bastion_labs_have_no_vm_public_ip_in_terraform() {
+    let cases = [
+        (
+            "bastion".to_string(),
+            std::fs::read_to_string(crate::common::repo().join("examples/bastion.yaml")).unwrap(),
+        ),
+        crate::common::extra_lab("class-bastion-basic"),
+    ];
+    for (label, text) in cases {
+        let files = crate::common::render_text(&label, &text);
+        let main = file(&files, "terraform/main.tf").text();
+        let body: hcl::Body = hcl::from_str(main).unwrap();
+        let resources: Vec<&hcl::Block> = body
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+            .collect();
+        let of = |ty: &str| -> Vec<&hcl::Block> {
+            resources
+                .iter()
+                .copied()
+                .filter(|b| b.labels()[0].as_str() == ty)
+                .collect()
+        };
+        let attr = |b: &hcl::Block, key: &str| {
+            b.body()
+                .attributes()
+                .find(|a| a.key() == key)
+                .map(|a| a.expr().to_string())
+        };
+        let host = of("azurerm_bastion_host");
+        assert_eq!(host.len(), 1, "{label}");
+        let basic = label.contains("basic");
+        assert_eq!(
+            attr(host[0], "sku").as_deref(),
+            Some(if basic { "\"Basic\"" } else { "\"Developer\"" }),
+            "{label}"
+        );
+        let ips: Vec<String> = of("azurerm_public_ip")
+            .iter()
+            .map(|b| b.labels()[1].as_str().to_string())
+            .collect();
+        if basic {
+            assert_eq!(ips, ["bastion"], "{label}: only the host's public IP");
+            assert!(host[0]
+                .body()
+                .blocks()
+                .any(|b| b.identifier() == "ip_configuration"));
+            let subnet = of("azurerm_subnet")
+                .into_iter()
+                .find(|b| b.labels()[1].as_str() == "bastion")
+                .unwrap();
+            assert_eq!(
+                attr(subnet, "name").as_deref(),
+                Some("\"AzureBastionSubnet\"")
+            );
+        } else {
+            assert!(ips.is_empty(), "{label}: no public IP at all");
+            assert_eq!(
+                attr(host[0], "virtual_network_id").as_deref(),
+                Some("azurerm_virtual_network.lab.id"),
+                "{label}"
+            );
+        }
+        for nic in of("azurerm_network_interface") {
+            let config = nic
+                .body()
+                .blocks()
+                .find(|b| b.identifier() == "ip_configuration")
+                .unwrap();
+            assert!(
+                !config
+                    .body()
+                    .attributes()
+                    .any(|a| a.key() == "public_ip_address_id"),
+                "{label}: the VM's NIC has no public IP"
+            );
+        }
+        let variables = file(&files, "terraform/variables.tf").text();
+        let source = if basic {
+            "10.20.1.0/26"
+        } else {
+            "168.63.129.16"
+        };
+        assert!(
+            variables.contains(&format!("\"{source}\"")),
+            "{label}: the NSG's sources default to Bastion's"
+        );
+        let outputs = file(&files, "terraform/outputs.tf").text();
+        assert!(outputs.contains("output \"bastion_name\""), "{label}");
+        assert!(!outputs.contains("ip_address"), "{label}: {outputs}");
+    }
+}
