@@ -61,9 +61,52 @@ pub struct Class {
 pub enum Students {
     /// How many students (1-50); their ids are `01`, `02`, ... (two digits).
     Count(u64),
-    /// The students' ids: lowercase letters and digits, a hyphen inside, at most 8 characters;
-    /// each becomes part of the student's resource names.
-    Ids(Vec<String>),
+    /// The students: each an id (lowercase letters and digits, a hyphen inside, at most 8
+    /// characters; it becomes part of the student's resource names), or an id with the
+    /// student's own source addresses.
+    Ids(Vec<Student>),
+}
+
+/// One student of a class.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum Student {
+    /// Just the id.
+    Id(String),
+    /// The id and the student's own sources.
+    WithSources(StudentWithSources),
+}
+
+/// A student with their own source addresses.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StudentWithSources {
+    /// The student id (as in the plain list).
+    pub id: String,
+    /// IPv4 addresses or CIDRs that may reach this student's VM (its inbound ports) besides the
+    /// lab's `network.allowFrom`, e.g. the student's home address. The VM gets a fixed private
+    /// address so that the shared NSG can name it.
+    pub allow_from: Vec<String>,
+}
+
+impl Student {
+    /// The student id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Id(id) => id,
+            Self::WithSources(s) => &s.id,
+        }
+    }
+
+    /// The student's own sources (none for a plain id).
+    #[must_use]
+    pub fn allow_from(&self) -> &[String] {
+        match self {
+            Self::Id(_) => &[],
+            Self::WithSources(s) => &s.allow_from,
+        }
+    }
 }
 
 /// Azure placement of the lab.

@@ -59,6 +59,8 @@ pub struct Student {
     pub vm_name: String,
     /// Windows computer name: the lab's computer name, `-`, the id.
     pub computer_name: String,
+    /// The student's own sources (beside the lab's).
+    pub allow_from: Vec<String>,
 }
 
 /// Largest class: each student is a whole VM (its vCPUs count against the subscription's
@@ -75,16 +77,22 @@ fn student_ids(spec: &LabSpec) -> Vec<String> {
         Some(Students::Count(n)) => (1..=(*n).min(MAX_CLASS_SIZE))
             .map(|i| format!("{i:02}"))
             .collect(),
-        Some(Students::Ids(ids)) => ids.clone(),
+        Some(Students::Ids(ids)) => ids.iter().map(|s| s.id().to_string()).collect(),
     }
 }
 
 fn students(spec: &LabSpec, computer_name: &str) -> Vec<Student> {
+    let own: Vec<Vec<String>> = match spec.class.as_ref().map(|c| &c.students) {
+        Some(Students::Ids(ids)) => ids.iter().map(|s| s.allow_from().to_vec()).collect(),
+        _ => Vec::new(),
+    };
     student_ids(spec)
         .into_iter()
-        .map(|id| Student {
+        .enumerate()
+        .map(|(i, id)| Student {
             vm_name: format!("{}-{id}", spec.vm.name),
             computer_name: format!("{computer_name}-{id}"),
+            allow_from: own.get(i).cloned().unwrap_or_default(),
             id,
         })
         .collect()
@@ -125,20 +133,70 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     let mut bad_id = false;
     if let Students::Ids(ids) = &class.students {
         let mut seen = BTreeSet::new();
-        for (i, id) in ids.iter().enumerate() {
+        for (i, student) in ids.iter().enumerate() {
+            let id = student.id();
             let path = p("class.students").index(i);
+            if let crate::model::Student::WithSources(own) = student {
+                let sources = path.clone().key("allowFrom");
+                if lab.network.access == Access::Bastion {
+                    err(sources.clone(), K::AccessBastionSources);
+                }
+                let mut seen_sources = BTreeSet::new();
+                for (j, source) in own.allow_from.iter().enumerate() {
+                    let at = sources.clone().index(j);
+                    match parse_cidr(source) {
+                        Ok(None) if !source.contains(':') => {
+                            if !seen_sources.insert(source.as_str()) {
+                                err(
+                                    at,
+                                    K::CidrInvalid {
+                                        value: source.clone(),
+                                        reason: "it is listed more than once",
+                                    },
+                                );
+                            }
+                        }
+                        Ok(None) => err(
+                            at,
+                            K::CidrInvalid {
+                                value: source.clone(),
+                                reason: "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
+                            },
+                        ),
+                        Ok(Some(network)) => err(
+                            at,
+                            K::CidrHostBits {
+                                value: source.clone(),
+                                network,
+                            },
+                        ),
+                        Err(reason) => err(
+                            at,
+                            K::CidrInvalid {
+                                value: source.clone(),
+                                reason,
+                            },
+                        ),
+                    }
+                }
+            }
             if !student_id_ok(id) {
                 bad_id = true;
                 err(
                     path,
                     K::ClassStudentIdInvalid {
-                        value: id.clone(),
+                        value: id.to_string(),
                         max: MAX_STUDENT_ID_LEN,
                     },
                 );
-            } else if !seen.insert(id.as_str()) {
+            } else if !seen.insert(id) {
                 bad_id = true;
-                err(path, K::ClassStudentDuplicate { value: id.clone() });
+                err(
+                    path,
+                    K::ClassStudentDuplicate {
+                        value: id.to_string(),
+                    },
+                );
             }
         }
     }

@@ -44,6 +44,9 @@ pub struct ClassView {
     pub students: Vec<StudentView>,
     /// How many.
     pub size: usize,
+    /// Whether the students' VMs have fixed private addresses (some student has own sources,
+    /// which the shared NSG admits to that address only).
+    pub static_ips: bool,
 }
 
 /// One student's resources.
@@ -64,15 +67,41 @@ pub struct StudentView {
     pub os_disk_name: String,
     /// Auto-shutdown schedule name (Azure requires exactly this name).
     pub shutdown_schedule_name: String,
+    /// The VM's fixed private address when the class has them (`10.20.0.4` on).
+    pub private_ip: Option<String>,
+    /// The student's own sources.
+    pub allow_from: Vec<String>,
+}
+
+/// An NSG rule that admits one student's own sources to that student's VM only.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentRuleView {
+    /// Rule name: `allow-PORT-ID`.
+    pub rule_name: String,
+    /// Human description.
+    pub description: String,
+    /// NSG priority (2000 on, after the lab's rules).
+    pub priority: u16,
+    /// TCP port.
+    pub port: u16,
+    /// The student's sources.
+    pub sources: Vec<String>,
+    /// The student's VM's private address.
+    pub destination: String,
 }
 
 impl ClassView {
     fn new(valid: &ValidLab) -> Option<Self> {
         valid.spec().class.as_ref()?;
-        let students: Vec<StudentView> = valid
-            .students()
+        let all = valid.students();
+        let static_ips = all.iter().any(|s| !s.allow_from.is_empty());
+        let students: Vec<StudentView> = all
             .into_iter()
-            .map(|s| StudentView {
+            .enumerate()
+            .map(|(i, s)| StudentView {
+                private_ip: static_ips.then(|| format!("10.20.0.{}", 4 + i)),
+                allow_from: s.allow_from,
                 public_ip_name: format!("{}-pip", s.vm_name),
                 nic_name: format!("{}-nic", s.vm_name),
                 os_disk_name: format!("{}-osdisk", s.vm_name),
@@ -85,6 +114,7 @@ impl ClassView {
         Some(Self {
             size: students.len(),
             students,
+            static_ips,
         })
     }
 }
@@ -254,6 +284,8 @@ pub struct NetworkView {
     pub winrm_sources_parameter: bool,
     /// Azure Bastion, when the lab is reached through it.
     pub bastion: Option<BastionView>,
+    /// A class's rules for students' own sources, after the lab's rules.
+    pub student_rules: Vec<StudentRuleView>,
 }
 
 /// Azure Bastion: the host that reaches the VM's RDP and SSH ports from inside the network.
@@ -466,6 +498,7 @@ impl LabView {
                 public_ip: bastion.is_none(),
                 winrm_sources: spec.network.allow_from.clone(),
                 winrm_sources_parameter: spec.network.allow_from.is_empty(),
+                student_rules: student_rules(valid),
                 bastion,
             },
             auto_shutdown: ShutdownView {
@@ -521,6 +554,30 @@ impl LabView {
             class: ClassView::new(valid),
         }
     }
+}
+
+/// The NSG rules of students' own sources: one per student with sources and open port, each
+/// admitting those sources to that student's fixed private address only.
+fn student_rules(valid: &ValidLab) -> Vec<StudentRuleView> {
+    let Some(class) = ClassView::new(valid) else {
+        return Vec::new();
+    };
+    let ports = &valid.spec().network.inbound_ports;
+    let mut rules = Vec::new();
+    for student in class.students.iter().filter(|s| !s.allow_from.is_empty()) {
+        for port in ports {
+            let priority = 2000 + 10 * u16::try_from(rules.len()).unwrap_or(0);
+            rules.push(StudentRuleView {
+                rule_name: format!("allow-{}-{}", port_name(*port), student.id),
+                description: format!("{} for {}", port_description(*port), student.id),
+                priority,
+                port: port_number(*port),
+                sources: student.allow_from.clone(),
+                destination: student.private_ip.clone().unwrap_or_default(),
+            });
+        }
+    }
+    rules
 }
 
 /// `C:\bin\` → `C:\bin`; a drive root keeps its backslash (`C:\`).

@@ -1758,6 +1758,41 @@ fn a_class_copies_each_students_resources_and_shares_the_network() {
             bicep.contains("output students array = [for (student, i) in students: {"),
             "{label}"
         );
+        // A student's own sources: a rule per port to that student's fixed private address.
+        let rules = one(&arm, "Microsoft.Network/networkSecurityGroups")["properties"]
+            ["securityRules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let own: Vec<&Value> = rules
+            .iter()
+            .filter(|r| r["name"].as_str().unwrap().ends_with("-bob"))
+            .collect();
+        let nic = resources_of(&arm, "Microsoft.Network/networkInterfaces")[0];
+        let allocation = &nic["properties"]["ipConfigurations"][0]["properties"];
+        if label == "class.yaml" {
+            assert_eq!(own.len(), 2, "{label}: rdp and ssh for bob");
+            for r in own {
+                assert_eq!(
+                    r["properties"]["sourceAddressPrefix"],
+                    json!("203.0.113.7/32")
+                );
+                assert_eq!(
+                    r["properties"]["destinationAddressPrefix"],
+                    json!("10.20.0.5")
+                );
+                assert!(r["properties"]["priority"].as_u64().unwrap() >= 2000);
+            }
+            assert_eq!(students[1]["privateIp"], json!("10.20.0.5"), "{label}");
+            assert_eq!(allocation["privateIPAllocationMethod"], json!("Static"));
+            assert_eq!(
+                allocation["privateIPAddress"],
+                json!("[variables('students')[copyIndex()].privateIp]")
+            );
+        } else {
+            assert!(own.is_empty(), "{label}");
+            assert_eq!(allocation["privateIPAllocationMethod"], json!("Dynamic"));
+        }
     }
 }
 
