@@ -49,6 +49,20 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // A class renders one copy loop per resource plus one line per student in the students
+    // variable: a class of 30 should cost at most 3× the one-VM lab of the same file (issue 16).
+    let class =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/class.yaml"))
+            .unwrap();
+    let head = class.split("\nclass:").next().unwrap().to_string();
+    let mut group = c.benchmark_group("class");
+    group.bench_function("one VM (class.yaml without its class)", |b| {
+        b.iter(|| pipeline(black_box(&head)))
+    });
+    let thirty = format!("{head}\nclass:\n  students: 30\n");
+    group.bench_function("30 students", |b| b.iter(|| pipeline(black_box(&thirty))));
+    group.finish();
 }
 
 criterion_group!(benches, bench);

@@ -305,6 +305,32 @@ pub enum DiagnosticKind {
         field: PriceField,
         item: usize,
     },
+    // --- a class (issue 16) ---
+    ClassSizeOutOfRange {
+        size: u64,
+        max: u64,
+    },
+    ClassStudentIdInvalid {
+        value: String,
+        max: usize,
+    },
+    ClassStudentDuplicate {
+        value: String,
+    },
+    ClassNameTooLong {
+        name: String,
+        what: &'static str,
+        limit: usize,
+    },
+    AccessJitRefused,
+    AccessBastionSources,
+    AccessBastionPort {
+        port: &'static str,
+    },
+    AccessBastionDeveloperClass,
+    AccessBastionDeveloperRegion {
+        region: String,
+    },
 }
 
 /// A finding about a lab file: what, where, and how to fix it.
@@ -533,6 +559,16 @@ impl DiagnosticKind {
             K::PricesAmbiguous { .. } => "prices-ambiguous",
             K::PricesFieldInvalid { .. } => "prices-field-invalid",
             K::PricesFieldMissing { .. } => "prices-field-missing",
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { .. } => "class-size-out-of-range",
+            K::ClassStudentIdInvalid { .. } => "class-student-id-invalid",
+            K::ClassStudentDuplicate { .. } => "class-student-duplicate",
+            K::ClassNameTooLong { .. } => "class-name-too-long",
+            K::AccessJitRefused => "access-jit-refused",
+            K::AccessBastionSources => "access-bastion-sources",
+            K::AccessBastionPort { .. } => "access-bastion-port",
+            K::AccessBastionDeveloperClass => "access-bastion-developer-class",
+            K::AccessBastionDeveloperRegion { .. } => "access-bastion-developer-region",
         }
     }
 
@@ -545,7 +581,8 @@ impl DiagnosticKind {
             | K::VmSizeUnknown { .. }
             | K::AllowFromAny { .. }
             | K::CidrOverlap { .. }
-            | K::NoInboundPorts => Severity::Warning,
+            | K::NoInboundPorts
+            | K::AccessBastionDeveloperRegion { .. } => Severity::Warning,
             _ => Severity::Error,
         }
     }
@@ -754,6 +791,24 @@ impl DiagnosticKind {
                 "`Items[{item}]`, the lab's price, has no `{}`",
                 field.key()
             ),
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { size, max } => {
+                format!("a class of {size} students; a class has 1 to {max}")
+            }
+            K::ClassStudentIdInvalid { value, max } => format!(
+                "student id `{value}` is not lowercase letters, digits and inner hyphens, at most {max} characters"
+            ),
+            K::ClassStudentDuplicate { value } => {
+                format!("student id `{value}` is listed more than once")
+            }
+            K::ClassNameTooLong { name, what, limit } => format!(
+                "the longest derived {what}, `{name}`, is longer than {limit} characters"
+            ),
+            K::AccessJitRefused => "wcigen does not render just-in-time access: it needs Microsoft Defender for Servers Plan 2 on the subscription, keeps the VM's public IP, and has no Terraform azurerm resource".into(),
+            K::AccessBastionSources => "`allowFrom` has no effect with Bastion: the VM has no public IP, and Bastion reaches it from inside the network".into(),
+            K::AccessBastionPort { port } => format!("Bastion Basic and Developer connect over RDP and SSH only, not `{port}`"),
+            K::AccessBastionDeveloperClass => "the Bastion Developer SKU serves one connection at a time: a class cannot share it".into(),
+            K::AccessBastionDeveloperRegion { region } => format!("`{region}` is not in Microsoft's published list of Bastion Developer regions; the deployment fails if the region lacks it"),
         }
     }
 
@@ -891,6 +946,27 @@ impl DiagnosticKind {
             K::PricesAmbiguous { size, region, .. } => format!(
                 "one answer of the API gives one price per meter: keep one of the two items, or fetch this lab's list again: {}",
                 fetch_prices_command(size, region)
+            ),
+            // a class (issue 16)
+            K::ClassSizeOutOfRange { max, .. } => format!(
+                "each student is a whole VM with its own public IP, created by one deployment, and counts against the subscription's regional vCPU quota; give 1 to {max} students, or split a larger class into several labs"
+            ),
+            K::ClassStudentIdInvalid { .. } => {
+                "the id becomes part of the student's Azure and Windows names: use e.g. `alice` or `s07`".into()
+            }
+            K::ClassStudentDuplicate { .. } => {
+                "two students with one id would share every resource name: give each student its own id".into()
+            }
+            K::ClassNameTooLong { what, .. } => format!(
+                "each student's {what} is the lab's with `-ID` appended, and wcigen never truncates names: shorten `vm.computerName` (or `vm.name`) or the student ids"
+            ),
+            K::AccessJitRefused => "JIT's policy (Microsoft.Security/locations/jitNetworkAccessPolicies) rewrites the NSG rules the template owns, access is requested in the portal or with Start-AzJitNetworkAccessPolicy, and Plan 2 is billed per server outside the lab; use `access: bastion` (no public IP) or `publicIp` with `allowFrom` set to your own address".into(),
+            K::AccessBastionSources => "remove `network.allowFrom`; the NSG lets only Bastion reach the VM's ports".into(),
+            K::AccessBastionPort { .. } => "remove it from `network.inboundPorts`, or use `access: publicIp`".into(),
+            K::AccessBastionDeveloperClass => "use `bastion: basic` (up to 40 concurrent RDP sessions)".into(),
+            K::AccessBastionDeveloperRegion { .. } => format!(
+                "the list holds {}; check https://aka.ms/bastionsku for today's, or use `bastion: basic`, which every region has",
+                crate::lab::facts::BASTION_DEVELOPER_REGIONS.join(", ")
             ),
         };
         Some(text)

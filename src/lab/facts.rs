@@ -532,6 +532,18 @@ where
         .map(|(_, c)| c.to_string())
 }
 
+/// Regions where Microsoft documented the Bastion Developer SKU (the 2023 list, the only
+/// explicit one: MicrosoftDocs/azure-docs `includes/bastion-developer-sku-regions.md`; today's
+/// docs say "select regions"). Elsewhere wcigen warns rather than refuses.
+pub const BASTION_DEVELOPER_REGIONS: [&str; 6] = [
+    "centraluseuap",
+    "eastus2euap",
+    "westcentralus",
+    "northcentralus",
+    "westus",
+    "northeurope",
+];
+
 // ---------------------------------------------------------------------------------------------
 // The Azure Retail Prices API (what `render --prices` reads; the README and diagnostics give
 // the URL)

@@ -38,6 +38,75 @@ pub struct LabSpec {
     /// What `provision.ps1` sets up inside the VM.
     #[serde(default)]
     pub provisioning: Provisioning,
+    /// A class: one identical VM per student instead of one lab VM. Absent means one VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<Class>,
+}
+
+/// A class: the lab's VM once per student, each with its own public IP, network interface,
+/// OS disk, auto-shutdown schedule, provisioning extension and ready step; the virtual network,
+/// subnet and network security group stay shared. Resource names are the lab's with `-ID`
+/// appended (the VM, and the Windows computer name, which must stay within 15 characters).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Class {
+    /// The students: a number (1-50; the students are then `01`, `02`, ...), or a list of
+    /// student ids (1-50 of them).
+    pub students: Students,
+}
+
+/// The students of a class.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum Students {
+    /// How many students (1-50); their ids are `01`, `02`, ... (two digits).
+    Count(u64),
+    /// The students: each an id (lowercase letters and digits, a hyphen inside, at most 8
+    /// characters; it becomes part of the student's resource names), or an id with the
+    /// student's own source addresses.
+    Ids(Vec<Student>),
+}
+
+/// One student of a class.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(untagged)]
+pub enum Student {
+    /// Just the id.
+    Id(String),
+    /// The id and the student's own sources.
+    WithSources(StudentWithSources),
+}
+
+/// A student with their own source addresses.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StudentWithSources {
+    /// The student id (as in the plain list).
+    pub id: String,
+    /// IPv4 addresses or CIDRs that may reach this student's VM (its inbound ports) besides the
+    /// lab's `network.allowFrom`, e.g. the student's home address. The VM gets a fixed private
+    /// address so that the shared NSG can name it.
+    pub allow_from: Vec<String>,
+}
+
+impl Student {
+    /// The student id.
+    #[must_use]
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Id(id) => id,
+            Self::WithSources(s) => &s.id,
+        }
+    }
+
+    /// The student's own sources (none for a plain id).
+    #[must_use]
+    pub fn allow_from(&self) -> &[String] {
+        match self {
+            Self::Id(_) => &[],
+            Self::WithSources(s) => &s.allow_from,
+        }
+    }
 }
 
 /// Azure placement of the lab.
@@ -208,6 +277,43 @@ pub struct Network {
     /// Empty means a required deploy-time parameter; `"*"` (any source) only when written.
     #[serde(default)]
     pub allow_from: Vec<String>,
+    /// How people reach the VM: `publicIp` (its own public IP, the inbound ports open to
+    /// `allowFrom`), `bastion` (no public IP on the VM; RDP and SSH through Azure Bastion in the
+    /// portal) or `jit` (Defender for Cloud just-in-time access, which wcigen refuses and explains).
+    #[serde(default)]
+    pub access: Access,
+    /// The Azure Bastion SKU when `access` is `bastion`: `basic` (a dedicated host: an
+    /// `AzureBastionSubnet` and a public IP, billed hourly, up to 40 RDP sessions) or `developer`
+    /// (free, shared, one connection at a time, select regions).
+    #[serde(default)]
+    pub bastion: BastionSku,
+}
+
+/// How people reach the VM.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum Access {
+    /// The VM's own static public IP; the inbound ports are open to `allowFrom`.
+    #[default]
+    #[serde(rename = "publicIp")]
+    PublicIp,
+    /// No public IP on the VM: Azure Bastion reaches its RDP and SSH ports inside the network.
+    #[serde(rename = "bastion")]
+    Bastion,
+    /// Just-in-time VM access (Microsoft Defender for Cloud): refused, with the reasons.
+    #[serde(rename = "jit")]
+    Jit,
+}
+
+/// The Azure Bastion SKU.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub enum BastionSku {
+    /// A dedicated Basic host: `AzureBastionSubnet` (/26) and a Standard public IP; billed hourly.
+    #[default]
+    #[serde(rename = "basic")]
+    Basic,
+    /// The free, shared Developer host: no subnet, no public IP, one connection at a time.
+    #[serde(rename = "developer")]
+    Developer,
 }
 
 /// A named inbound port.
@@ -365,6 +471,8 @@ impl Default for Network {
         Self {
             inbound_ports: defaults::inbound_ports(),
             allow_from: Vec::new(),
+            access: Access::default(),
+            bastion: BastionSku::default(),
         }
     }
 }

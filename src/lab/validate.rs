@@ -11,7 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use crate::diag::{Diagnostic, DiagnosticKind, Severity};
 use crate::lab::facts;
 use crate::lab::model::{
-    BakedImageKind, HyperVGeneration, InboundPort, LabSpec, SecurityType, ToolKind,
+    Access, BakedImageKind, BastionSku, HyperVGeneration, InboundPort, LabSpec, SecurityType,
+    Students, ToolKind,
 };
 use crate::lab::source::FieldPath;
 
@@ -43,6 +44,240 @@ impl ValidLab {
             .computer_name
             .as_deref()
             .unwrap_or(&self.spec.vm.name)
+    }
+
+    /// The students of the lab's class, in lab order (none without a class).
+    #[must_use]
+    pub fn students(&self) -> Vec<Student> {
+        students(&self.spec, self.computer_name())
+    }
+}
+
+/// One student of a class: the id and the names derived from the lab's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Student {
+    /// The student's id (`01` when the class is a count).
+    pub id: String,
+    /// Azure name of the student's VM: the VM name, `-`, the id.
+    pub vm_name: String,
+    /// Windows computer name: the lab's computer name, `-`, the id.
+    pub computer_name: String,
+    /// The student's own sources (beside the lab's).
+    pub allow_from: Vec<String>,
+}
+
+/// Largest class: each student is a whole VM (its vCPUs count against the subscription's
+/// regional vCPU quota) with its own Standard public IP, and one deployment creates them all;
+/// beyond this, split the class into several labs.
+pub const MAX_CLASS_SIZE: u64 = 50;
+
+/// Longest student id.
+pub const MAX_STUDENT_ID_LEN: usize = 8;
+
+fn student_ids(spec: &LabSpec) -> Vec<String> {
+    match spec.class.as_ref().map(|c| &c.students) {
+        None => Vec::new(),
+        Some(Students::Count(n)) => (1..=(*n).min(MAX_CLASS_SIZE))
+            .map(|i| format!("{i:02}"))
+            .collect(),
+        Some(Students::Ids(ids)) => ids.iter().map(|s| s.id().to_string()).collect(),
+    }
+}
+
+fn students(spec: &LabSpec, computer_name: &str) -> Vec<Student> {
+    let own: Vec<Vec<String>> = match spec.class.as_ref().map(|c| &c.students) {
+        Some(Students::Ids(ids)) => ids.iter().map(|s| s.allow_from().to_vec()).collect(),
+        _ => Vec::new(),
+    };
+    student_ids(spec)
+        .into_iter()
+        .enumerate()
+        .map(|(i, id)| Student {
+            vm_name: format!("{}-{id}", spec.vm.name),
+            computer_name: format!("{computer_name}-{id}"),
+            allow_from: own.get(i).cloned().unwrap_or_default(),
+            id,
+        })
+        .collect()
+}
+
+/// Student ids: a lowercase letter or digit first and last, hyphens only inside.
+fn student_id_ok(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_STUDENT_ID_LEN
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !id.starts_with('-')
+        && !id.ends_with('-')
+}
+
+/// The class rules: its size, its ids, and the longest names derived from them.
+fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
+    use DiagnosticKind as K;
+    let Some(class) = &lab.class else {
+        return;
+    };
+    let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+    let size = match &class.students {
+        Students::Count(n) => *n,
+        Students::Ids(ids) => ids.len() as u64,
+    };
+    if size == 0 || size > MAX_CLASS_SIZE {
+        err(
+            p("class.students"),
+            K::ClassSizeOutOfRange {
+                size,
+                max: MAX_CLASS_SIZE,
+            },
+        );
+        return;
+    }
+    let mut bad_id = false;
+    if let Students::Ids(ids) = &class.students {
+        let mut seen = BTreeSet::new();
+        for (i, student) in ids.iter().enumerate() {
+            let id = student.id();
+            let path = p("class.students").index(i);
+            if let crate::lab::model::Student::WithSources(own) = student {
+                let sources = path.clone().key("allowFrom");
+                if lab.network.access == Access::Bastion {
+                    err(sources.clone(), K::AccessBastionSources);
+                }
+                let mut seen_sources = BTreeSet::new();
+                for (j, source) in own.allow_from.iter().enumerate() {
+                    let at = sources.clone().index(j);
+                    match parse_cidr(source) {
+                        Ok(None) if !source.contains(':') => {
+                            if !seen_sources.insert(source.as_str()) {
+                                err(
+                                    at,
+                                    K::CidrInvalid {
+                                        value: source.clone(),
+                                        reason: "it is listed more than once",
+                                    },
+                                );
+                            }
+                        }
+                        Ok(None) => err(
+                            at,
+                            K::CidrInvalid {
+                                value: source.clone(),
+                                reason: "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
+                            },
+                        ),
+                        Ok(Some(network)) => err(
+                            at,
+                            K::CidrHostBits {
+                                value: source.clone(),
+                                network,
+                            },
+                        ),
+                        Err(reason) => err(
+                            at,
+                            K::CidrInvalid {
+                                value: source.clone(),
+                                reason,
+                            },
+                        ),
+                    }
+                }
+            }
+            if !student_id_ok(id) {
+                bad_id = true;
+                err(
+                    path,
+                    K::ClassStudentIdInvalid {
+                        value: id.to_string(),
+                        max: MAX_STUDENT_ID_LEN,
+                    },
+                );
+            } else if !seen.insert(id) {
+                bad_id = true;
+                err(
+                    path,
+                    K::ClassStudentDuplicate {
+                        value: id.to_string(),
+                    },
+                );
+            }
+        }
+    }
+    if bad_id
+        || computer_name_problem(lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name)).is_some()
+    {
+        return;
+    }
+    // Distinct valid ids after the same prefix give distinct names, so only the lengths of the
+    // longest derived names remain to check.
+    let computer_name = lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name);
+    let all = students(lab, computer_name);
+    if let Some(longest) = all.iter().max_by_key(|s| s.computer_name.len()) {
+        if longest.computer_name.len() > 15 {
+            let at = if lab.vm.computer_name.is_some() {
+                "vm.computerName"
+            } else {
+                "vm.name"
+            };
+            err(
+                p(at),
+                K::ClassNameTooLong {
+                    name: longest.computer_name.clone(),
+                    what: "Windows computer name",
+                    limit: 15,
+                },
+            );
+        }
+    }
+    if let Some(longest) = all.iter().max_by_key(|s| s.vm_name.len()) {
+        // The other names add at most `-osdisk` (Azure allows 80) to the VM name.
+        if longest.vm_name.len() > 64 {
+            err(
+                p("vm.name"),
+                K::ClassNameTooLong {
+                    name: longest.vm_name.clone(),
+                    what: "VM name",
+                    limit: 64,
+                },
+            );
+        }
+    }
+}
+
+/// The access rules: what Bastion can reach, and why just-in-time access is refused.
+fn check_access(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
+    use DiagnosticKind as K;
+    let mut err = |path: FieldPath, kind: DiagnosticKind| out.push(Diagnostic::at(path, kind));
+    match lab.network.access {
+        Access::PublicIp => {}
+        Access::Jit => err(p("network.access"), K::AccessJitRefused),
+        Access::Bastion => {
+            if !lab.network.allow_from.is_empty() {
+                err(p("network.allowFrom"), K::AccessBastionSources);
+            }
+            for (i, port) in lab.network.inbound_ports.iter().enumerate() {
+                if *port == InboundPort::WinrmHttps {
+                    err(
+                        p("network.inboundPorts").index(i),
+                        K::AccessBastionPort {
+                            port: port_name(*port),
+                        },
+                    );
+                }
+            }
+            if lab.network.bastion == BastionSku::Developer {
+                if lab.class.is_some() {
+                    err(p("network.bastion"), K::AccessBastionDeveloperClass);
+                } else if !facts::BASTION_DEVELOPER_REGIONS.contains(&lab.azure.location.as_str()) {
+                    err(
+                        p("network.bastion"),
+                        K::AccessBastionDeveloperRegion {
+                            region: lab.azure.location.clone(),
+                        },
+                    );
+                }
+            }
+        }
     }
 }
 
@@ -79,6 +314,8 @@ fn check(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     check_auto_shutdown(lab, &mut err);
     check_features_and_docker(lab, &mut err);
     check_tools(lab, &mut err);
+    check_class(lab, out);
+    check_access(lab, out);
 }
 
 /// The lab's own fields: version, name, description, and every free-text value's spelling.

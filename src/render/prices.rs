@@ -129,6 +129,15 @@ impl HourlyPrice {
         format!("{}.{:02}", cents / 100, cents % 100)
     }
 
+    /// The price of `vms` VMs of this size running together (a class), as one hourly price.
+    #[must_use]
+    pub fn times(&self, vms: u64) -> Self {
+        Self {
+            micros_per_hour: self.micros_per_hour * vms,
+            ..self.clone()
+        }
+    }
+
     /// ISO 4217 currency code, e.g. `USD`.
     #[must_use]
     pub fn currency(&self) -> &str {

@@ -7,7 +7,9 @@
 
 use serde::Serialize;
 
-use crate::lab::model::{BakedImageKind, InboundPort, SecurityType, ToolKind, Verify};
+use crate::lab::model::{
+    Access, BakedImageKind, BastionSku, InboundPort, SecurityType, ToolKind, Verify,
+};
 use crate::lab::validate::{port_name, ValidLab};
 
 /// Everything a template may read.
@@ -32,6 +34,91 @@ pub struct LabView {
     pub generator: Generator,
     /// Pinned Azure API versions.
     pub api: ApiVersions,
+    /// The class: one VM per student (none for a one-VM lab).
+    pub class: Option<ClassView>,
+}
+
+/// A class: the students and each one's resource names, derived from the lab's names.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassView {
+    /// The students, in lab order.
+    pub students: Vec<StudentView>,
+    /// How many.
+    pub size: usize,
+    /// Whether the students' VMs have fixed private addresses (some student has own sources,
+    /// which the shared NSG admits to that address only).
+    pub static_ips: bool,
+}
+
+/// One student's resources.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentView {
+    /// The student id.
+    pub id: String,
+    /// VM (Azure resource) name.
+    pub vm_name: String,
+    /// Windows computer name.
+    pub computer_name: String,
+    /// Public IP name.
+    pub public_ip_name: String,
+    /// Network interface name.
+    pub nic_name: String,
+    /// OS disk name.
+    pub os_disk_name: String,
+    /// Auto-shutdown schedule name (Azure requires exactly this name).
+    pub shutdown_schedule_name: String,
+    /// The VM's fixed private address when the class has them (`10.20.0.4` on).
+    pub private_ip: Option<String>,
+    /// The student's own sources.
+    pub allow_from: Vec<String>,
+}
+
+/// An NSG rule that admits one student's own sources to that student's VM only.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StudentRuleView {
+    /// Rule name: `allow-PORT-ID`.
+    pub rule_name: String,
+    /// Human description.
+    pub description: String,
+    /// NSG priority (2000 on, after the lab's rules).
+    pub priority: u16,
+    /// TCP port.
+    pub port: u16,
+    /// The student's sources.
+    pub sources: Vec<String>,
+    /// The student's VM's private address.
+    pub destination: String,
+}
+
+impl ClassView {
+    fn new(valid: &ValidLab) -> Option<Self> {
+        valid.spec().class.as_ref()?;
+        let all = valid.students();
+        let static_ips = all.iter().any(|s| !s.allow_from.is_empty());
+        let students: Vec<StudentView> = all
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| StudentView {
+                private_ip: static_ips.then(|| format!("10.20.0.{}", 4 + i)),
+                allow_from: s.allow_from,
+                public_ip_name: format!("{}-pip", s.vm_name),
+                nic_name: format!("{}-nic", s.vm_name),
+                os_disk_name: format!("{}-osdisk", s.vm_name),
+                shutdown_schedule_name: format!("shutdown-computevm-{}", s.vm_name),
+                id: s.id,
+                vm_name: s.vm_name,
+                computer_name: s.computer_name,
+            })
+            .collect();
+        Some(Self {
+            size: students.len(),
+            students,
+            static_ips,
+        })
+    }
 }
 
 /// The one pinned table of Azure API versions every ARM/Bicep resource uses. Each
@@ -208,6 +295,38 @@ pub struct NetworkView {
     pub address_space: &'static str,
     /// Subnet prefix.
     pub subnet_prefix: &'static str,
+    /// Whether the VM has its own public IP (`access: publicIp`).
+    pub public_ip: bool,
+    /// The sources of the Packer build VM's WinRM port: the lab's own `allowFrom`, also when
+    /// Bastion is the lab's way in (`allowFrom` then holds Bastion's source for the NSG).
+    pub winrm_sources: Vec<String>,
+    /// Whether Packer asks for them (the lab lists none).
+    pub winrm_sources_parameter: bool,
+    /// Azure Bastion, when the lab is reached through it.
+    pub bastion: Option<BastionView>,
+    /// A class's rules for students' own sources, after the lab's rules.
+    pub student_rules: Vec<StudentRuleView>,
+}
+
+/// Azure Bastion: the host that reaches the VM's RDP and SSH ports from inside the network.
+/// With it the VM has no public IP, and the NSG admits the inbound ports only from Bastion:
+/// from `AzureBastionSubnet` (Basic) or from 168.63.129.16, the platform address the shared
+/// Developer host connects from (MicrosoftDocs `bastion/quickstart-developer-sku.md`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BastionView {
+    /// `Basic` or `Developer` (the API's spelling).
+    pub sku: &'static str,
+    /// Whether it is the dedicated Basic host (subnet, public IP, hourly bill).
+    pub basic: bool,
+    /// Name of the Bastion host.
+    pub name: String,
+    /// Name of its public IP (Basic).
+    pub public_ip_name: String,
+    /// Its subnet's prefix (Basic): `AzureBastionSubnet` must be /26 or larger.
+    pub subnet_prefix: &'static str,
+    /// The one source the VM's NSG rules admit.
+    pub source: &'static str,
 }
 
 /// Auto-shutdown.
@@ -310,6 +429,21 @@ impl LabView {
         let vm = &spec.vm;
         let ports = &spec.network.inbound_ports;
         let tools_root = normalize_dir(&spec.provisioning.tools_dir);
+        let bastion = (spec.network.access == Access::Bastion).then(|| {
+            let basic = spec.network.bastion == BastionSku::Basic;
+            BastionView {
+                sku: if basic { "Basic" } else { "Developer" },
+                basic,
+                name: format!("{}-bastion", spec.name),
+                public_ip_name: format!("{}-bastion-pip", spec.name),
+                subnet_prefix: "10.20.1.0/26",
+                source: if basic {
+                    "10.20.1.0/26"
+                } else {
+                    "168.63.129.16"
+                },
+            }
+        });
         Self {
             lab: LabInfo {
                 name: spec.name.clone(),
@@ -388,10 +522,18 @@ impl LabView {
                         description: port_description(*p).into(),
                     })
                     .collect(),
-                allow_from: spec.network.allow_from.clone(),
-                allow_from_parameter: spec.network.allow_from.is_empty(),
+                allow_from: bastion.as_ref().map_or_else(
+                    || spec.network.allow_from.clone(),
+                    |b| vec![b.source.to_string()],
+                ),
+                allow_from_parameter: bastion.is_none() && spec.network.allow_from.is_empty(),
                 address_space: "10.20.0.0/16",
                 subnet_prefix: "10.20.0.0/24",
+                public_ip: bastion.is_none(),
+                winrm_sources: spec.network.allow_from.clone(),
+                winrm_sources_parameter: spec.network.allow_from.is_empty(),
+                student_rules: student_rules(valid),
+                bastion,
             },
             auto_shutdown: ShutdownView {
                 enabled: spec.auto_shutdown.enabled,
@@ -443,8 +585,33 @@ impl LabView {
                 version: env!("CARGO_PKG_VERSION"),
             },
             api: API_VERSIONS,
+            class: ClassView::new(valid),
         }
     }
+}
+
+/// The NSG rules of students' own sources: one per student with sources and open port, each
+/// admitting those sources to that student's fixed private address only.
+fn student_rules(valid: &ValidLab) -> Vec<StudentRuleView> {
+    let Some(class) = ClassView::new(valid) else {
+        return Vec::new();
+    };
+    let ports = &valid.spec().network.inbound_ports;
+    let mut rules = Vec::new();
+    for student in class.students.iter().filter(|s| !s.allow_from.is_empty()) {
+        for port in ports {
+            let priority = 2000 + 10 * u16::try_from(rules.len()).unwrap_or(0);
+            rules.push(StudentRuleView {
+                rule_name: format!("allow-{}-{}", port_name(*port), student.id),
+                description: format!("{} for {}", port_description(*port), student.id),
+                priority,
+                port: port_number(*port),
+                sources: student.allow_from.clone(),
+                destination: student.private_ip.clone().unwrap_or_default(),
+            });
+        }
+    }
+    rules
 }
 
 /// `C:\bin\` → `C:\bin`; a drive root keeps its backslash (`C:\`).
@@ -653,6 +820,22 @@ pub struct EstimateView {
     pub per_month: String,
     /// The day the price took effect.
     pub effective: String,
+    /// The whole class's price (every student's VM running), or none without a class.
+    pub class: Option<ClassCostView>,
+}
+
+/// What a class costs while all its VMs run.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassCostView {
+    /// How many VMs.
+    pub students: usize,
+    /// Price of one hour of the class (at most six decimals).
+    pub per_hour: String,
+    /// Price of a lab day of the class, to the cent.
+    pub per_day: String,
+    /// Price of a month of the class left running, to the cent.
+    pub per_month: String,
 }
 
 impl CostView {
@@ -673,6 +856,16 @@ impl CostView {
                 month_hours: month,
                 per_month: p.for_hours_text(month),
                 effective: p.effective().to_string(),
+                class: lab.spec().class.as_ref().map(|_| {
+                    let students = lab.students().len();
+                    let all = p.times(students as u64);
+                    ClassCostView {
+                        students,
+                        per_hour: all.per_hour_text(),
+                        per_day: all.for_hours_text(day),
+                        per_month: all.for_hours_text(month),
+                    }
+                }),
             }
         });
         Self {

@@ -21,8 +21,8 @@ use serde_json::{json, Map, Value};
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    all_labs, bicep_unescape, example_name, examples, extra_lab, file, render_file, render_text,
-    valid_lab_from_text,
+    all_labs, bicep_unescape, example_name, examples, extra_lab, file, one_vm_labs, render_file,
+    render_text, valid_lab_from_text,
 };
 
 const BICEP: &str = "bicep/main.bicep";
@@ -51,6 +51,7 @@ const KNOWN_API_VERSIONS: &[(&str, &[&str])] = &[
         &["2024-07-01", "2025-11-01"],
     ),
     ("Microsoft.Network/virtualNetworks", &["2024-05-01"]),
+    ("Microsoft.Network/bastionHosts", &["2024-05-01"]),
     ("Microsoft.Network/networkSecurityGroups", &["2024-05-01"]),
     ("Microsoft.Network/publicIPAddresses", &["2024-05-01"]),
     ("Microsoft.Network/networkInterfaces", &["2024-05-01"]),
@@ -214,6 +215,9 @@ struct Compiler<'s> {
     params: BTreeSet<String>,
     vars: BTreeSet<String>,
     symbols: BTreeMap<String, ResourceSymbol>,
+    /// Inside a `[for (item, index) in source: ...]` loop (a class): the item's name, the
+    /// index's name and the ARM expression of the source array.
+    loop_vars: Option<(String, Option<String>, String)>,
 }
 
 fn named_children(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
@@ -226,6 +230,45 @@ fn named_children(node: tree_sitter::Node<'_>) -> Vec<tree_sitter::Node<'_>> {
 impl<'s> Compiler<'s> {
     fn text(&self, node: tree_sitter::Node<'_>) -> &'s str {
         node.utf8_text(self.src.as_bytes()).unwrap()
+    }
+
+    /// The resource symbol a node names: `vm`, or `vm[i]` inside a loop over the same source
+    /// (every looped resource is named from the loop's item, so `vm[i]` is this copy's `vm`).
+    fn symbol_of(&self, node: tree_sitter::Node<'_>) -> Option<&'s str> {
+        match node.kind() {
+            "identifier" if self.symbols.contains_key(self.text(node)) => Some(self.text(node)),
+            "subscript_expression" => {
+                let object = node.child_by_field_name("object")?;
+                let index = self.text(node.child_by_field_name("index")?);
+                let (_, loop_index, _) = self.loop_vars.as_ref()?;
+                (loop_index.as_deref() == Some(index)).then_some(())?;
+                self.symbol_of(object)
+            }
+            _ => None,
+        }
+    }
+
+    /// A `[for ...: body]` loop: enters it (item, index, source) and returns its body.
+    fn enter_loop<'t>(&mut self, node: tree_sitter::Node<'t>) -> tree_sitter::Node<'t> {
+        let kids = named_children(node);
+        let (item, index) = if kids[0].kind() == "for_loop_parameters" {
+            let vars = named_children(kids[0]);
+            (
+                self.text(vars[0]).to_string(),
+                vars.get(1).map(|v| self.text(*v).to_string()),
+            )
+        } else {
+            (self.text(kids[0]).to_string(), None)
+        };
+        let source = self.expr(kids[1], &mut Vec::new()).arg();
+        self.loop_vars = Some((item, index, source));
+        node.child_by_field_name("body").expect("a loop body")
+    }
+
+    /// The `copy` count of the loop being compiled.
+    fn loop_count(&self) -> String {
+        let (_, _, source) = self.loop_vars.as_ref().expect("in a loop");
+        format!("[length({source})]")
     }
 
     /// A string node: a literal, or `format()` when it interpolates.
@@ -330,6 +373,14 @@ impl<'s> Compiler<'s> {
             )),
             "identifier" => {
                 let name = self.text(node);
+                if let Some((item, index, source)) = &self.loop_vars {
+                    if name == item {
+                        return Conv::Expr(format!("{source}[copyIndex()]"));
+                    }
+                    if index.as_deref() == Some(name) {
+                        return Conv::Expr("copyIndex()".into());
+                    }
+                }
                 if self.params.contains(name) {
                     Conv::Expr(format!("parameters({})", arm_quote(name)))
                 } else if self.vars.contains(name) {
@@ -342,8 +393,7 @@ impl<'s> Compiler<'s> {
                 let object = node.child_by_field_name("object").unwrap();
                 let property = self.text(node.child_by_field_name("property").unwrap());
                 // `symbol.id`, `symbol.name`, `symbol.properties.x`
-                if object.kind() == "identifier" && self.symbols.contains_key(self.text(object)) {
-                    let symbol = self.text(object);
+                if let Some(symbol) = self.symbol_of(object) {
                     let info = self.symbols[symbol].clone();
                     use_symbol(deps, symbol);
                     return match property {
@@ -355,11 +405,7 @@ impl<'s> Compiler<'s> {
                 if object.kind() == "member_expression" {
                     let inner = object.child_by_field_name("object").unwrap();
                     let middle = self.text(object.child_by_field_name("property").unwrap());
-                    if inner.kind() == "identifier"
-                        && self.symbols.contains_key(self.text(inner))
-                        && middle == "properties"
-                    {
-                        let symbol = self.text(inner);
+                    if let Some(symbol) = self.symbol_of(inner).filter(|_| middle == "properties") {
                         let id = self.symbols[symbol].id.clone();
                         use_symbol(deps, symbol);
                         return Conv::Expr(format!("reference({id}).{property}"));
@@ -438,6 +484,7 @@ impl<'s> Compiler<'s> {
             params: BTreeSet::new(),
             vars: BTreeSet::new(),
             symbols: BTreeMap::new(),
+            loop_vars: None,
         };
         let mut model = BicepModel::default();
         let mut pending: Vec<(String, Vec<Conv>)> = Vec::new();
@@ -510,19 +557,25 @@ impl<'s> Compiler<'s> {
                         panic!("resource type of {symbol} is not a literal");
                     };
                     let (ty, api_version) = type_version.split_once('@').expect("Type@apiVersion");
+                    // A class loops over its students; wcigen writes no conditions.
+                    let looped = parts[2].kind() == "for_statement";
+                    let body_node = if looped {
+                        c.enter_loop(parts[2])
+                    } else {
+                        parts[2]
+                    };
                     assert_eq!(
-                        parts[2].kind(),
+                        body_node.kind(),
                         "object",
-                        "{symbol}: wcigen writes no conditions or loops"
+                        "{symbol}: wcigen writes no conditions"
                     );
                     let mut deps = Vec::new();
                     // `parent` first: it decides the name and the first dependency.
-                    let body_node = parts[2];
                     let mut parent: Option<String> = None;
                     for property in named_children(body_node) {
                         let kv = named_children(property);
                         if c.text(kv[0]) == "parent" {
-                            let p = c.text(kv[1]).to_string();
+                            let p = c.symbol_of(kv[1]).unwrap_or(c.text(kv[1])).to_string();
                             assert!(c.symbols.contains_key(&p), "{symbol}: unknown parent {p}");
                             deps.push(p.clone());
                             parent = Some(p);
@@ -539,8 +592,16 @@ impl<'s> Compiler<'s> {
                             continue;
                         }
                         if key == "dependsOn" {
-                            for item in named_children(kv[1]) {
-                                let d = c.text(item).to_string();
+                            // One symbol a line; tree-sitter-bicep reads `provision[i]` on its
+                            // own line as two items (`provision`, `[i]`), so read the lines.
+                            let text = c.text(kv[1]);
+                            let lines = text.trim().trim_start_matches('[').trim_end_matches(']');
+                            for line in lines.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                                let index = c.loop_vars.as_ref().and_then(|(_, i, _)| i.clone());
+                                let d = index
+                                    .and_then(|i| line.strip_suffix(&format!("[{i}]")))
+                                    .unwrap_or(line)
+                                    .to_string();
                                 assert!(
                                     c.symbols.contains_key(&d),
                                     "{symbol}: unknown dependency {d}"
@@ -581,6 +642,13 @@ impl<'s> Compiler<'s> {
                         }
                     };
                     let mut resource = Map::new();
+                    if looped {
+                        resource.insert(
+                            "copy".into(),
+                            json!({ "name": symbol, "count": c.loop_count() }),
+                        );
+                        c.loop_vars = None;
+                    }
                     resource.insert("type".into(), json!(ty));
                     resource.insert("apiVersion".into(), json!(api_version));
                     resource.insert("name".into(), json!(arm_name));
@@ -605,14 +673,25 @@ impl<'s> Compiler<'s> {
                 "output_declaration" => {
                     let name = c.text(parts[0]).to_string();
                     let ty = c.text(parts[1]).to_string();
-                    let value = c.expr(parts[2], &mut Vec::new()).json();
                     let mut output = Map::new();
                     output.insert("type".into(), json!(ty));
                     for (decorator, args) in std::mem::take(&mut pending) {
                         assert_eq!(decorator, "description", "only @description on outputs");
                         output.insert("metadata".into(), json!({ "description": args[0].json() }));
                     }
-                    output.insert("value".into(), value);
+                    if parts[2].kind() == "for_statement" {
+                        // A class's connect list: an output copy loop.
+                        let body = c.enter_loop(parts[2]);
+                        let input = c.expr(body, &mut Vec::new()).json();
+                        output.insert(
+                            "copy".into(),
+                            json!({ "count": c.loop_count(), "input": input }),
+                        );
+                        c.loop_vars = None;
+                    } else {
+                        let value = c.expr(parts[2], &mut Vec::new()).json();
+                        output.insert("value".into(), value);
+                    }
                     model.outputs.insert(name, Value::Object(output));
                 }
                 other => panic!("{other} is outside the Bicep subset wcigen writes"),
@@ -890,9 +969,17 @@ fn both_files_end_with_the_ready_step_after_the_extension() {
                 .collect();
             assert_eq!(found.len(), 1, "{label} {which}: one run command");
             let ready = found[0];
+            // A class's VM name is its student's: the one copy per student of the loop.
+            let vm_name = if lab.view.class.is_some() {
+                "variables('students')[copyIndex()].vmName"
+            } else {
+                "variables('vmName')"
+            };
             assert_eq!(
                 ready["name"],
-                json!("[format('{0}/{1}', variables('vmName'), variables('readyName'))]"),
+                json!(format!(
+                    "[format('{{0}}/{{1}}', {vm_name}, variables('readyName'))]"
+                )),
                 "{label} {which}"
             );
             assert_eq!(
@@ -905,8 +992,9 @@ fn both_files_end_with_the_ready_step_after_the_extension() {
                 }),
                 "{label} {which}: ready step properties"
             );
-            let vm =
-                json!("[resourceId('Microsoft.Compute/virtualMachines', variables('vmName'))]");
+            let vm = json!(format!(
+                "[resourceId('Microsoft.Compute/virtualMachines', {vm_name})]"
+            ));
             if lab.view.vm.baked {
                 // The baked VM is ready at first boot: the ready step needs only the VM.
                 assert_eq!(ready["dependsOn"], json!([vm]), "{label} {which}");
@@ -917,7 +1005,7 @@ fn both_files_end_with_the_ready_step_after_the_extension() {
             assert_eq!(
                 ready["dependsOn"],
                 json!([
-                    "[resourceId('Microsoft.Compute/virtualMachines/extensions', variables('vmName'), variables('extensionName'))]",
+                    format!("[resourceId('Microsoft.Compute/virtualMachines/extensions', {vm_name}, variables('extensionName'))]"),
                     vm
                 ]),
                 "{label} {which}: the ready step waits for the extension"
@@ -1137,7 +1225,10 @@ fn one<'a>(arm: &'a Value, ty: &str) -> &'a Value {
 
 #[test]
 fn arm_states_the_lab() {
-    for lab in all_labs() {
+    for lab in one_vm_labs()
+        .into_iter()
+        .filter(|l| l.view.network.public_ip)
+    {
         let label = &lab.label;
         let v = &lab.view;
         let arm = lab.json(ARM);
@@ -1587,4 +1678,258 @@ fn every_lab_conforms_to_the_reference_schemas_and_types() {
             .iter()
             .any(|f| f.is_error())
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A class: one copy per student (issue 16)
+
+/// The ARM resources a class makes once per student, by type, and the copy loop's name.
+const PER_STUDENT: [(&str, &str); 6] = [
+    ("Microsoft.Network/publicIPAddresses", "publicIp"),
+    ("Microsoft.Network/networkInterfaces", "nic"),
+    ("Microsoft.Compute/virtualMachines", "vm"),
+    ("Microsoft.Compute/virtualMachines/extensions", "provision"),
+    ("Microsoft.Compute/virtualMachines/runCommands", "ready"),
+    ("Microsoft.DevTestLab/schedules", "shutdownSchedule"),
+];
+
+fn class_lab(students: &str) -> String {
+    let base = std::fs::read_to_string(crate::common::repo().join("examples/class.yaml")).unwrap();
+    let (head, _) = base.split_once("\nclass:").unwrap();
+    format!("{head}\nclass:\n  students: {students}\n")
+}
+
+#[test]
+fn a_class_copies_each_students_resources_and_shares_the_network() {
+    for (label, text, ids) in [
+        (
+            "class.yaml",
+            std::fs::read_to_string(crate::common::repo().join("examples/class.yaml")).unwrap(),
+            vec!["alice".to_string(), "bob".into(), "s03".into()],
+        ),
+        (
+            "class of 12",
+            class_lab("12"),
+            (1..=12).map(|i| format!("{i:02}")).collect(),
+        ),
+    ] {
+        let files = render_text(label, &text);
+        let arm: Value = serde_json::from_str(file(&files, "arm/azuredeploy.json").text()).unwrap();
+        let students = arm["variables"]["students"].as_array().unwrap();
+        let got: Vec<String> = students
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(got, ids, "{label}: the students, in lab order");
+        for s in students {
+            let id = s["id"].as_str().unwrap();
+            assert_eq!(s["vmName"], json!(format!("wci-{id}")), "{label}");
+            assert_eq!(s["computerName"], json!(format!("wci-{id}")), "{label}");
+            assert!(s["computerName"].as_str().unwrap().len() <= 15, "{label}");
+            assert_eq!(s["nicName"], json!(format!("wci-{id}-nic")), "{label}");
+            assert_eq!(s["publicIpName"], json!(format!("wci-{id}-pip")), "{label}");
+            assert_eq!(
+                s["osDiskName"],
+                json!(format!("wci-{id}-osdisk")),
+                "{label}"
+            );
+            assert_eq!(
+                s["shutdownScheduleName"],
+                json!(format!("shutdown-computevm-wci-{id}")),
+                "{label}"
+            );
+        }
+        let bicep = file(&files, "bicep/main.bicep").text();
+        for r in arm["resources"].as_array().unwrap() {
+            let ty = r["type"].as_str().unwrap();
+            match PER_STUDENT.iter().find(|(t, _)| *t == ty) {
+                Some((_, symbol)) => {
+                    assert_eq!(
+                        r["copy"],
+                        json!({"name": symbol, "count": "[length(variables('students'))]"}),
+                        "{label}: {ty} is one copy per student"
+                    );
+                    assert!(
+                        r["name"]
+                            .as_str()
+                            .unwrap()
+                            .contains("variables('students')[copyIndex()]"),
+                        "{label}: {ty} is named after its student"
+                    );
+                    let declaration = bicep
+                        .lines()
+                        .find(|l| l.starts_with(&format!("resource {symbol} '{ty}@")))
+                        .unwrap_or_else(|| panic!("{label}: no Bicep resource {symbol}"));
+                    assert!(
+                        declaration.ends_with("= [for (student, i) in students: {")
+                            || declaration.ends_with("= [for student in students: {"),
+                        "{label}: {symbol} is a Bicep loop: {declaration}"
+                    );
+                }
+                None => assert!(r.get("copy").is_none(), "{label}: {ty} is shared"),
+            }
+            // Every student's VM carries the one script and the one (never written) password.
+            if ty == "Microsoft.Compute/virtualMachines" {
+                assert_eq!(
+                    r["properties"]["osProfile"]["adminPassword"],
+                    json!("[parameters('adminPassword')]"),
+                    "{label}"
+                );
+            }
+        }
+        let types: Vec<&str> = arm["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["type"].as_str().unwrap())
+            .collect();
+        for (ty, _) in PER_STUDENT {
+            assert_eq!(
+                types.iter().filter(|t| **t == ty).count(),
+                1,
+                "{label}: {ty}"
+            );
+        }
+        for shared in [
+            "Microsoft.Network/virtualNetworks",
+            "Microsoft.Network/networkSecurityGroups",
+        ] {
+            assert_eq!(types.iter().filter(|t| **t == shared).count(), 1, "{label}");
+        }
+        // The ready step of a student waits for that student's extension.
+        let ready = resources_of(&arm, "Microsoft.Compute/virtualMachines/runCommands")[0];
+        assert!(
+            ready["dependsOn"].as_array().unwrap().contains(&json!(
+                "[resourceId('Microsoft.Compute/virtualMachines/extensions', variables('students')[copyIndex()].vmName, variables('extensionName'))]"
+            )),
+            "{label}: {ready}"
+        );
+        // The connect list: one output, one entry per student.
+        let out = &arm["outputs"]["students"];
+        assert_eq!(out["type"], json!("array"), "{label}");
+        assert_eq!(
+            out["copy"]["count"],
+            json!("[length(variables('students'))]"),
+            "{label}"
+        );
+        assert!(out["copy"]["input"]["rdpCommand"].is_string(), "{label}");
+        assert!(arm["outputs"].get("publicIpAddress").is_none(), "{label}");
+        assert!(
+            bicep.contains("output students array = [for (student, i) in students: {"),
+            "{label}"
+        );
+        // A student's own sources: a rule per port to that student's fixed private address.
+        let rules = one(&arm, "Microsoft.Network/networkSecurityGroups")["properties"]
+            ["securityRules"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let own: Vec<&Value> = rules
+            .iter()
+            .filter(|r| r["name"].as_str().unwrap().ends_with("-bob"))
+            .collect();
+        let nic = resources_of(&arm, "Microsoft.Network/networkInterfaces")[0];
+        let allocation = &nic["properties"]["ipConfigurations"][0]["properties"];
+        if label == "class.yaml" {
+            assert_eq!(own.len(), 2, "{label}: rdp and ssh for bob");
+            for r in own {
+                assert_eq!(
+                    r["properties"]["sourceAddressPrefix"],
+                    json!("203.0.113.7/32")
+                );
+                assert_eq!(
+                    r["properties"]["destinationAddressPrefix"],
+                    json!("10.20.0.5")
+                );
+                assert!(r["properties"]["priority"].as_u64().unwrap() >= 2000);
+            }
+            assert_eq!(students[1]["privateIp"], json!("10.20.0.5"), "{label}");
+            assert_eq!(allocation["privateIPAllocationMethod"], json!("Static"));
+            assert_eq!(
+                allocation["privateIPAddress"],
+                json!("[variables('students')[copyIndex()].privateIp]")
+            );
+        } else {
+            assert!(own.is_empty(), "{label}");
+            assert_eq!(allocation["privateIPAllocationMethod"], json!("Dynamic"));
+        }
+    }
+}
+
+/// Bastion in ARM (and, through the compiler above, Bicep): the host with its SKU, no public IP
+/// on the VMs, every NSG rule open only to Bastion's source.
+#[test]
+fn bastion_labs_have_no_vm_public_ip_in_arm() {
+    let cases = [
+        (
+            "bastion".to_string(),
+            std::fs::read_to_string(crate::common::repo().join("examples/bastion.yaml")).unwrap(),
+        ),
+        extra_lab("class-bastion-basic"),
+    ];
+    for (label, text) in cases {
+        let files = render_text(&label, &text);
+        let arm: Value = serde_json::from_str(file(&files, ARM).text()).unwrap();
+        let basic = label.contains("basic");
+        let host = one(&arm, "Microsoft.Network/bastionHosts");
+        assert_eq!(
+            host["sku"]["name"],
+            json!(if basic { "Basic" } else { "Developer" }),
+            "{label}"
+        );
+        let ips = resources_of(&arm, "Microsoft.Network/publicIPAddresses");
+        if basic {
+            assert_eq!(ips.len(), 1, "{label}: only the host's public IP");
+            assert_eq!(ips[0]["name"], json!("[variables('bastionPublicIpName')]"));
+            let subnets = &one(&arm, "Microsoft.Network/virtualNetworks")["properties"]["subnets"];
+            assert_eq!(subnets[1]["name"], json!("AzureBastionSubnet"), "{label}");
+            assert_eq!(
+                subnets[1]["properties"]["addressPrefix"],
+                json!("10.20.1.0/26"),
+                "{label}: /26, the smallest Bastion subnet"
+            );
+        } else {
+            assert!(ips.is_empty(), "{label}: no public IP at all");
+            assert_eq!(
+                host["properties"]["virtualNetwork"]["id"],
+                json!("[resourceId('Microsoft.Network/virtualNetworks', variables('vnetName'))]"),
+                "{label}"
+            );
+        }
+        let nic = one(&arm, "Microsoft.Network/networkInterfaces");
+        assert!(
+            nic["properties"]["ipConfigurations"][0]["properties"]
+                .get("publicIPAddress")
+                .is_none(),
+            "{label}"
+        );
+        let source = if basic {
+            "10.20.1.0/26"
+        } else {
+            "168.63.129.16"
+        };
+        let nsg = one(&arm, "Microsoft.Network/networkSecurityGroups");
+        for rule in nsg["properties"]["securityRules"].as_array().unwrap() {
+            assert_eq!(
+                rule["properties"]["sourceAddressPrefix"],
+                json!(source),
+                "{label}"
+            );
+        }
+        assert!(
+            arm["parameters"].get("allowedSourceAddresses").is_none(),
+            "{label}"
+        );
+        assert_eq!(
+            arm["outputs"]["bastionName"]["value"],
+            json!("[variables('bastionName')]"),
+            "{label}"
+        );
+        let readme = file(&files, "README.md").text();
+        assert!(readme.contains("Connect > Bastion"), "{label}");
+        assert!(
+            readme.contains("the Standard or Premium SKU"),
+            "{label}: the README says why az network bastion rdp does not apply"
+        );
+    }
 }

@@ -143,6 +143,15 @@ pub fn all_labs() -> Vec<Rendered> {
         .collect()
 }
 
+/// [`all_labs`] without the classes: the labs whose checks read one VM's resources. A class is
+/// checked by its own tests (one copy per student), and by the real compiler in engine_bicep.rs.
+pub fn one_vm_labs() -> Vec<Rendered> {
+    all_labs()
+        .into_iter()
+        .filter(|l| l.view.class.is_none())
+        .collect()
+}
+
 /// The value of a single-quoted Bicep string body, by Bicep's escapes only
 /// (`\\ \' \n \r \t \$ \u{X}`); a raw line break cannot be in a one-line string.
 pub fn bicep_unescape(body: &str) -> Result<String, String> {

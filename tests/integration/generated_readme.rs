@@ -51,8 +51,10 @@ fn generated_readme_gives_the_labs_own_commands() {
         );
         assert_eq!(
             readme.contains("allowedSourceAddresses="),
-            spec.network.allow_from.is_empty() && !spec.network.inbound_ports.is_empty(),
-            "{}: the source-address parameter is asked for exactly when the lab lists none",
+            spec.network.allow_from.is_empty()
+                && !spec.network.inbound_ports.is_empty()
+                && spec.network.access == wcigen::model::Access::PublicIp,
+            "{}: the source-address parameter is asked for exactly when the lab lists none (and the VM has a public IP)",
             example.display()
         );
         // The security type: how each target expresses it, and what to check where a target
@@ -79,7 +81,9 @@ fn generated_readme_gives_the_labs_own_commands() {
         // What `*` means at deploy time, said where the sources are asked for.
         assert_eq!(
             readme.contains("`[\"*\"]` alone opens the ports to the whole internet"),
-            spec.network.allow_from.is_empty() && !spec.network.inbound_ports.is_empty(),
+            spec.network.allow_from.is_empty()
+                && !spec.network.inbound_ports.is_empty()
+                && spec.network.access == wcigen::model::Access::PublicIp,
             "{}: the README says what `*` means exactly when the sources are asked for",
             example.display()
         );

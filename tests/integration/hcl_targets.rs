@@ -28,7 +28,8 @@ use sha2::Digest as _;
 use wcigen::view::{LabView, ScriptView};
 
 use crate::common::{
-    all_labs, conformance_reference, example_name, examples, file, render_file, Rendered,
+    all_labs, conformance_reference, example_name, examples, file, one_vm_labs, render_file,
+    Rendered,
 };
 
 const TF_VERSIONS: &str = "terraform/versions.tf";
@@ -517,7 +518,7 @@ fn terraform_extension_runs_the_rendered_script_byte_for_byte() {
 #[test]
 fn terraform_ends_with_the_ready_step_after_the_extension() {
     let env = wcigen::render::environment().unwrap();
-    for lab in all_labs() {
+    for lab in one_vm_labs() {
         let label = &lab.label;
         let module = terraform(&lab);
         let ready = module.the_block(
@@ -986,7 +987,7 @@ fn packer_source_matches_the_security_type_and_keeps_secrets_out() {
         // that leaves Packer waiting for WinRM), validated as IPv4 addresses or CIDRs.
         let variable = module.variable("allowed_inbound_ip_addresses").body();
         let network = &lab.view.network;
-        if network.allow_from_parameter {
+        if network.winrm_sources_parameter {
             assert!(
                 attr(variable, "default").is_none(),
                 "{}: allowed_inbound_ip_addresses must be required",
@@ -999,10 +1000,10 @@ fn packer_source_matches_the_security_type_and_keeps_secrets_out() {
             );
         } else {
             let allowed = value_strings(&eval(expect_attr(variable, "default"), &ctx));
-            let expected = if network.allow_from == ["*"] {
+            let expected = if network.winrm_sources == ["*"] {
                 Vec::new()
             } else {
-                network.allow_from.clone()
+                network.winrm_sources.clone()
             };
             assert_eq!(
                 allowed, expected,
@@ -1583,7 +1584,7 @@ fn same_lab_in_arm_terraform_and_packer() {
         ("packer", "sources", NO_NSG),
         ("packer", "auto-shutdown", NO_SHUTDOWN),
     ];
-    for lab in all_labs() {
+    for lab in one_vm_labs() {
         let expected = expected_facts(&lab.view, lab.script());
         let mut table = String::new();
         let targets = [
@@ -1701,5 +1702,158 @@ fn packer_runs_provision_elevated_and_publishes_with_target_region() {
             !example_vars.contains("203.0.113.10"),
             "{example}: no placeholder address that makes Packer wait for WinRM"
         );
+    }
+}
+
+/// A class in Terraform: every per-student resource is one `for_each` over `local.students`,
+/// whose keys are the student ids; the network stays single.
+#[test]
+fn a_class_is_one_for_each_per_student_resource_in_terraform() {
+    let path = crate::common::repo().join("examples/class.yaml");
+    let files = render_file(&path);
+    let main = file(&files, "terraform/main.tf").text();
+    let body: hcl::Body = hcl::from_str(main).unwrap();
+    let per_student = [
+        "azurerm_public_ip",
+        "azurerm_network_interface",
+        "azurerm_windows_virtual_machine",
+        "azurerm_virtual_machine_extension",
+        "azurerm_virtual_machine_run_command",
+        "azurerm_dev_test_global_vm_shutdown_schedule",
+    ];
+    let mut seen = Vec::new();
+    for block in body.blocks().filter(|b| b.identifier() == "resource") {
+        let ty = block.labels()[0].as_str().to_string();
+        let for_each = block
+            .body()
+            .attributes()
+            .find(|a| a.key() == "for_each")
+            .map(|a| a.expr().to_string());
+        if per_student.contains(&ty.as_str()) {
+            assert_eq!(for_each.as_deref(), Some("local.students"), "{ty}");
+            seen.push(ty);
+        } else {
+            assert!(for_each.is_none(), "{ty} is shared");
+        }
+    }
+    assert_eq!(seen.len(), per_student.len(), "{seen:?}");
+    let locals = body.blocks().find(|b| b.identifier() == "locals").unwrap();
+    let students = locals
+        .body()
+        .attributes()
+        .find(|a| a.key() == "students")
+        .unwrap();
+    let hcl::Expression::Object(map) = students.expr() else {
+        panic!("local.students is an object")
+    };
+    let ids: Vec<String> = map.keys().map(ToString::to_string).collect();
+    assert_eq!(ids, ["alice", "bob", "s03"]);
+    for (key, value) in map {
+        let id = key.to_string().trim_matches('"').to_string();
+        let text = value.to_string();
+        assert!(text.contains(&format!("\"wci-{id}\"")), "{id}: {text}");
+        assert!(text.contains(&format!("\"wci-{id}-nic\"")), "{id}: {text}");
+    }
+    let outputs = file(&files, "terraform/outputs.tf").text();
+    assert!(outputs.contains("output \"students\""), "{outputs}");
+    assert!(
+        !outputs.contains("output \"public_ip_address\""),
+        "{outputs}"
+    );
+}
+
+/// Bastion in Terraform: the host (Developer on the virtual network; Basic with its subnet and
+/// public IP), no public IP on any lab VM, and the NSG rules open only to Bastion's source.
+#[test]
+fn bastion_labs_have_no_vm_public_ip_in_terraform() {
+    let cases = [
+        (
+            "bastion".to_string(),
+            std::fs::read_to_string(crate::common::repo().join("examples/bastion.yaml")).unwrap(),
+        ),
+        crate::common::extra_lab("class-bastion-basic"),
+    ];
+    for (label, text) in cases {
+        let files = crate::common::render_text(&label, &text);
+        let main = file(&files, "terraform/main.tf").text();
+        let body: hcl::Body = hcl::from_str(main).unwrap();
+        let resources: Vec<&hcl::Block> = body
+            .blocks()
+            .filter(|b| b.identifier() == "resource")
+            .collect();
+        let of = |ty: &str| -> Vec<&hcl::Block> {
+            resources
+                .iter()
+                .copied()
+                .filter(|b| b.labels()[0].as_str() == ty)
+                .collect()
+        };
+        let attr = |b: &hcl::Block, key: &str| {
+            b.body()
+                .attributes()
+                .find(|a| a.key() == key)
+                .map(|a| a.expr().to_string())
+        };
+        let host = of("azurerm_bastion_host");
+        assert_eq!(host.len(), 1, "{label}");
+        let basic = label.contains("basic");
+        assert_eq!(
+            attr(host[0], "sku").as_deref(),
+            Some(if basic { "\"Basic\"" } else { "\"Developer\"" }),
+            "{label}"
+        );
+        let ips: Vec<String> = of("azurerm_public_ip")
+            .iter()
+            .map(|b| b.labels()[1].as_str().to_string())
+            .collect();
+        if basic {
+            assert_eq!(ips, ["bastion"], "{label}: only the host's public IP");
+            assert!(host[0]
+                .body()
+                .blocks()
+                .any(|b| b.identifier() == "ip_configuration"));
+            let subnet = of("azurerm_subnet")
+                .into_iter()
+                .find(|b| b.labels()[1].as_str() == "bastion")
+                .unwrap();
+            assert_eq!(
+                attr(subnet, "name").as_deref(),
+                Some("\"AzureBastionSubnet\"")
+            );
+        } else {
+            assert!(ips.is_empty(), "{label}: no public IP at all");
+            assert_eq!(
+                attr(host[0], "virtual_network_id").as_deref(),
+                Some("azurerm_virtual_network.lab.id"),
+                "{label}"
+            );
+        }
+        for nic in of("azurerm_network_interface") {
+            let config = nic
+                .body()
+                .blocks()
+                .find(|b| b.identifier() == "ip_configuration")
+                .unwrap();
+            assert!(
+                !config
+                    .body()
+                    .attributes()
+                    .any(|a| a.key() == "public_ip_address_id"),
+                "{label}: the VM's NIC has no public IP"
+            );
+        }
+        let variables = file(&files, "terraform/variables.tf").text();
+        let source = if basic {
+            "10.20.1.0/26"
+        } else {
+            "168.63.129.16"
+        };
+        assert!(
+            variables.contains(&format!("\"{source}\"")),
+            "{label}: the NSG's sources default to Bastion's"
+        );
+        let outputs = file(&files, "terraform/outputs.tf").text();
+        assert!(outputs.contains("output \"bastion_name\""), "{label}");
+        assert!(!outputs.contains("ip_address"), "{label}: {outputs}");
     }
 }

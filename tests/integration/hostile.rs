@@ -874,10 +874,12 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
     const TF_EXAMPLE: &str = "terraform/terraform.tfvars.example";
     const PACKER: &str = "packer/lab.pkr.hcl";
     const README: &str = "README.md";
+    // The README's ssh command names the VM's public IP; Bastion's connect is in the portal.
     let ssh = spec
         .network
         .inbound_ports
-        .contains(&wcigen::model::InboundPort::Ssh);
+        .contains(&wcigen::model::InboundPort::Ssh)
+        && spec.network.access == wcigen::model::Access::PublicIp;
     let mut out = match value.field {
         "description" => vec![
             (PS, p(&["^", "$Lab", "Description"])),
@@ -959,6 +961,11 @@ fn places(value: &FieldValue, spec: &LabSpec) -> Vec<(&'static str, Vec<String>)
     };
     if value.field == "vm.adminUsername" && ssh {
         out.push((README, p(&["sh", "-l"])));
+    }
+    // A class names each student's VM after the lab's with `-ID` appended: the lab's own names
+    // stay in the script; azure_targets.rs and hcl_targets.rs check the students'.
+    if spec.class.is_some() && matches!(value.field, "vm.name" | "vm.computerName") {
+        out.retain(|(file, _)| *file == PS);
     }
     out
 }

@@ -357,3 +357,20 @@ fn sources_covering_every_address_warn_like_star() {
         .iter()
         .any(|d| d.code == "cidr-overlap" && d.severity == Severity::Warning));
 }
+
+/// Bastion Developer outside Microsoft's published region list: a warning (the list is from 2023,
+/// today's docs say "select regions"), and the lab still renders.
+#[test]
+fn bastion_developer_outside_the_listed_regions_warns_but_validates() {
+    let text = std::fs::read_to_string(repo().join("examples/bastion.yaml"))
+        .unwrap()
+        .replace("location: northeurope", "location: eastus");
+    let (resolved, human) = report("bastion-eastus.yaml", &text);
+    let codes: Vec<_> = resolved.iter().map(|d| (d.code, d.severity)).collect();
+    assert!(
+        codes.contains(&("access-bastion-developer-region", Severity::Warning)),
+        "{codes:?}"
+    );
+    assert!(human.contains("0 error(s)"), "{human}");
+    insta::assert_snapshot!("bastion_developer_region_warning", human);
+}
