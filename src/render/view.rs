@@ -8,7 +8,7 @@
 use serde::Serialize;
 
 use crate::lab::model::{
-    Access, BakedImageKind, BastionSku, InboundPort, SecurityType, ToolKind, Verify,
+    Access, BakedImageKind, BastionSku, InboundPort, LabSpec, SecurityType, ToolKind, Verify,
 };
 use crate::lab::validate::{port_name, ValidLab};
 
@@ -427,76 +427,14 @@ impl LabView {
     pub fn new(valid: &ValidLab) -> Self {
         let spec = valid.spec();
         let vm = &spec.vm;
-        let ports = &spec.network.inbound_ports;
-        let tools_root = normalize_dir(&spec.provisioning.tools_dir);
-        let bastion = (spec.network.access == Access::Bastion).then(|| {
-            let basic = spec.network.bastion == BastionSku::Basic;
-            BastionView {
-                sku: if basic { "Basic" } else { "Developer" },
-                basic,
-                name: format!("{}-bastion", spec.name),
-                public_ip_name: format!("{}-bastion-pip", spec.name),
-                subnet_prefix: "10.20.1.0/26",
-                source: if basic {
-                    "10.20.1.0/26"
-                } else {
-                    "168.63.129.16"
-                },
-            }
-        });
+        let bastion = bastion_view(spec);
         Self {
-            lab: LabInfo {
-                name: spec.name.clone(),
-                description: spec.description.clone(),
-                tags: spec
-                    .azure
-                    .tags
-                    .iter()
-                    .map(|(k, v)| Tag {
-                        key: k.clone(),
-                        value: v.clone(),
-                    })
-                    .collect(),
-            },
+            lab: lab_info(spec),
             azure: AzureView {
                 location: spec.azure.location.clone(),
                 resource_group: spec.azure.resource_group.clone(),
             },
-            vm: VmView {
-                name: vm.name.clone(),
-                computer_name: valid.computer_name().to_string(),
-                size: vm.size.clone(),
-                security_type: match vm.security_type {
-                    SecurityType::Standard => "Standard",
-                    SecurityType::TrustedLaunch => "TrustedLaunch",
-                },
-                trusted_launch: vm.security_type == SecurityType::TrustedLaunch,
-                image: ImageView {
-                    publisher: vm.image.publisher.clone(),
-                    offer: vm.image.offer.clone(),
-                    sku: vm.image.sku.clone(),
-                    version: vm.image.version.clone(),
-                },
-                admin_username: vm.admin_username.clone(),
-                os_disk: OsDiskView {
-                    storage_account_type: vm.os_disk.storage_account_type.as_str(),
-                    size_gb: vm.os_disk.size_gb,
-                },
-                baked: vm.baked_image.is_some(),
-                baked_image: vm.baked_image.as_ref().map(|b| {
-                    let gallery = crate::lab::validate::baked_image_kind(spec)
-                        == Some(BakedImageKind::GalleryImageVersion);
-                    BakedImageView {
-                        id: b.id.clone(),
-                        kind: if gallery {
-                            "galleryImageVersion"
-                        } else {
-                            "managedImage"
-                        },
-                        gallery,
-                    }
-                }),
-            },
+            vm: vm_view(valid),
             names: Names {
                 vnet: format!("{}-vnet", spec.name),
                 subnet: "default".into(),
@@ -507,34 +445,7 @@ impl LabView {
                 extension: "wcigen-provision".into(),
                 shutdown_schedule: format!("shutdown-computevm-{}", vm.name),
             },
-            network: NetworkView {
-                rdp: ports.contains(&InboundPort::Rdp),
-                ssh: ports.contains(&InboundPort::Ssh),
-                winrm_https: ports.contains(&InboundPort::WinrmHttps),
-                inbound_ports: ports
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| PortView {
-                        name: port_name(*p),
-                        port: port_number(*p),
-                        priority: 1000 + 10 * u16::try_from(i).unwrap_or(0),
-                        rule_name: format!("allow-{}", port_name(*p)),
-                        description: port_description(*p).into(),
-                    })
-                    .collect(),
-                allow_from: bastion.as_ref().map_or_else(
-                    || spec.network.allow_from.clone(),
-                    |b| vec![b.source.to_string()],
-                ),
-                allow_from_parameter: bastion.is_none() && spec.network.allow_from.is_empty(),
-                address_space: "10.20.0.0/16",
-                subnet_prefix: "10.20.0.0/24",
-                public_ip: bastion.is_none(),
-                winrm_sources: spec.network.allow_from.clone(),
-                winrm_sources_parameter: spec.network.allow_from.is_empty(),
-                student_rules: student_rules(valid),
-                bastion,
-            },
+            network: network_view(valid, bastion),
             auto_shutdown: ShutdownView {
                 enabled: spec.auto_shutdown.enabled,
                 time: spec.auto_shutdown.time.clone(),
@@ -542,44 +453,7 @@ impl LabView {
                 time_zone: spec.auto_shutdown.time_zone.clone(),
                 notification_email: spec.auto_shutdown.notification_email.clone(),
             },
-            provisioning: ProvisioningView {
-                windows_features: spec.provisioning.windows_features.clone(),
-                docker: DockerView {
-                    enabled: spec.provisioning.docker.enabled,
-                    version: spec.provisioning.docker.version.clone(),
-                    install_script_url: spec.provisioning.docker.install_script.url.clone(),
-                    install_script_sha256: spec
-                        .provisioning
-                        .docker
-                        .install_script
-                        .sha256
-                        .to_lowercase(),
-                    smoke_test_image: spec.provisioning.docker.smoke_test_image.clone(),
-                },
-                tools_dir: tools_root.clone(),
-                tools: spec
-                    .provisioning
-                    .tools
-                    .iter()
-                    .map(|t| ToolView {
-                        name: t.name.clone(),
-                        kind: match t.kind {
-                            ToolKind::Zip => "zip",
-                            ToolKind::AppInstaller => "appinstaller",
-                        },
-                        url: t.url.clone(),
-                        sha256: t.sha256.as_ref().map(|s| s.to_lowercase()),
-                        dir: match t.kind {
-                            ToolKind::Zip => {
-                                join_dir(&tools_root, t.dir.as_deref().unwrap_or(&t.name))
-                            }
-                            ToolKind::AppInstaller => tools_root.clone(),
-                        },
-                        add_to_path: t.add_to_path,
-                        verify_authenticode: t.verify == Some(Verify::Authenticode),
-                    })
-                    .collect(),
-            },
+            provisioning: provisioning_view(spec),
             generator: Generator {
                 name: "wcigen",
                 version: env!("CARGO_PKG_VERSION"),
@@ -587,6 +461,158 @@ impl LabView {
             api: API_VERSIONS,
             class: ClassView::new(valid),
         }
+    }
+}
+
+/// The lab's own name, description and tags.
+fn lab_info(spec: &LabSpec) -> LabInfo {
+    LabInfo {
+        name: spec.name.clone(),
+        description: spec.description.clone(),
+        tags: spec
+            .azure
+            .tags
+            .iter()
+            .map(|(k, v)| Tag {
+                key: k.clone(),
+                value: v.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// The VM: names, size, security type, image (or the baked image), admin user and OS disk.
+fn vm_view(valid: &ValidLab) -> VmView {
+    let spec = valid.spec();
+    let vm = &spec.vm;
+    VmView {
+        name: vm.name.clone(),
+        computer_name: valid.computer_name().to_string(),
+        size: vm.size.clone(),
+        security_type: match vm.security_type {
+            SecurityType::Standard => "Standard",
+            SecurityType::TrustedLaunch => "TrustedLaunch",
+        },
+        trusted_launch: vm.security_type == SecurityType::TrustedLaunch,
+        image: ImageView {
+            publisher: vm.image.publisher.clone(),
+            offer: vm.image.offer.clone(),
+            sku: vm.image.sku.clone(),
+            version: vm.image.version.clone(),
+        },
+        admin_username: vm.admin_username.clone(),
+        os_disk: OsDiskView {
+            storage_account_type: vm.os_disk.storage_account_type.as_str(),
+            size_gb: vm.os_disk.size_gb,
+        },
+        baked: vm.baked_image.is_some(),
+        baked_image: vm.baked_image.as_ref().map(|b| {
+            let gallery = crate::lab::validate::baked_image_kind(spec)
+                == Some(BakedImageKind::GalleryImageVersion);
+            BakedImageView {
+                id: b.id.clone(),
+                kind: if gallery {
+                    "galleryImageVersion"
+                } else {
+                    "managedImage"
+                },
+                gallery,
+            }
+        }),
+    }
+}
+
+/// The Bastion host of a lab reached through Azure Bastion, or `None`.
+fn bastion_view(spec: &LabSpec) -> Option<BastionView> {
+    (spec.network.access == Access::Bastion).then(|| {
+        let basic = spec.network.bastion == BastionSku::Basic;
+        BastionView {
+            sku: if basic { "Basic" } else { "Developer" },
+            basic,
+            name: format!("{}-bastion", spec.name),
+            public_ip_name: format!("{}-bastion-pip", spec.name),
+            subnet_prefix: "10.20.1.0/26",
+            source: if basic {
+                "10.20.1.0/26"
+            } else {
+                "168.63.129.16"
+            },
+        }
+    })
+}
+
+/// The network: inbound ports and their rules, the sources, the address plan, Bastion.
+fn network_view(valid: &ValidLab, bastion: Option<BastionView>) -> NetworkView {
+    let spec = valid.spec();
+    let ports = &spec.network.inbound_ports;
+    NetworkView {
+        rdp: ports.contains(&InboundPort::Rdp),
+        ssh: ports.contains(&InboundPort::Ssh),
+        winrm_https: ports.contains(&InboundPort::WinrmHttps),
+        inbound_ports: ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| PortView {
+                name: port_name(*p),
+                port: port_number(*p),
+                priority: 1000 + 10 * u16::try_from(i).unwrap_or(0),
+                rule_name: format!("allow-{}", port_name(*p)),
+                description: port_description(*p).into(),
+            })
+            .collect(),
+        allow_from: bastion.as_ref().map_or_else(
+            || spec.network.allow_from.clone(),
+            |b| vec![b.source.to_string()],
+        ),
+        allow_from_parameter: bastion.is_none() && spec.network.allow_from.is_empty(),
+        address_space: "10.20.0.0/16",
+        subnet_prefix: "10.20.0.0/24",
+        public_ip: bastion.is_none(),
+        winrm_sources: spec.network.allow_from.clone(),
+        winrm_sources_parameter: spec.network.allow_from.is_empty(),
+        student_rules: student_rules(valid),
+        bastion,
+    }
+}
+
+/// What the script provisions: features, Docker, and the tools with their folders.
+fn provisioning_view(spec: &LabSpec) -> ProvisioningView {
+    let tools_root = normalize_dir(&spec.provisioning.tools_dir);
+    ProvisioningView {
+        windows_features: spec.provisioning.windows_features.clone(),
+        docker: DockerView {
+            enabled: spec.provisioning.docker.enabled,
+            version: spec.provisioning.docker.version.clone(),
+            install_script_url: spec.provisioning.docker.install_script.url.clone(),
+            install_script_sha256: spec
+                .provisioning
+                .docker
+                .install_script
+                .sha256
+                .to_lowercase(),
+            smoke_test_image: spec.provisioning.docker.smoke_test_image.clone(),
+        },
+        tools_dir: tools_root.clone(),
+        tools: spec
+            .provisioning
+            .tools
+            .iter()
+            .map(|t| ToolView {
+                name: t.name.clone(),
+                kind: match t.kind {
+                    ToolKind::Zip => "zip",
+                    ToolKind::AppInstaller => "appinstaller",
+                },
+                url: t.url.clone(),
+                sha256: t.sha256.as_ref().map(|s| s.to_lowercase()),
+                dir: match t.kind {
+                    ToolKind::Zip => join_dir(&tools_root, t.dir.as_deref().unwrap_or(&t.name)),
+                    ToolKind::AppInstaller => tools_root.clone(),
+                },
+                add_to_path: t.add_to_path,
+                verify_authenticode: t.verify == Some(Verify::Authenticode),
+            })
+            .collect(),
     }
 }
 
