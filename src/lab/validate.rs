@@ -208,8 +208,13 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
     {
         return;
     }
-    // Distinct valid ids after the same prefix give distinct names, so only the lengths of the
-    // longest derived names remain to check.
+    check_class_name_lengths(lab, &mut err);
+}
+
+/// The longest names a class derives (the lab's names plus `-ID`) within Azure's limits.
+/// Distinct valid ids after the same prefix give distinct names, so only the lengths remain.
+fn check_class_name_lengths(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
+    use DiagnosticKind as K;
     let computer_name = lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name);
     let all = students(lab, computer_name);
     if let Some(longest) = all.iter().max_by_key(|s| s.computer_name.len()) {
