@@ -255,6 +255,34 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/bicep/main.bicep.j2"),
     ),
     (
+        "bicep/parts/parameters.bicep.j2",
+        include_str!("../../templates/bicep/parts/parameters.bicep.j2"),
+    ),
+    (
+        "bicep/parts/variables.bicep.j2",
+        include_str!("../../templates/bicep/parts/variables.bicep.j2"),
+    ),
+    (
+        "bicep/parts/network.bicep.j2",
+        include_str!("../../templates/bicep/parts/network.bicep.j2"),
+    ),
+    (
+        "bicep/parts/vm.bicep.j2",
+        include_str!("../../templates/bicep/parts/vm.bicep.j2"),
+    ),
+    (
+        "bicep/parts/provision.bicep.j2",
+        include_str!("../../templates/bicep/parts/provision.bicep.j2"),
+    ),
+    (
+        "bicep/parts/shutdown.bicep.j2",
+        include_str!("../../templates/bicep/parts/shutdown.bicep.j2"),
+    ),
+    (
+        "bicep/parts/outputs.bicep.j2",
+        include_str!("../../templates/bicep/parts/outputs.bicep.j2"),
+    ),
+    (
         "bicep/main.parameters.json.j2",
         include_str!("../../templates/bicep/main.parameters.json.j2"),
     ),
