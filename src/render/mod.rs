@@ -295,6 +295,34 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/arm/azuredeploy.json.j2"),
     ),
     (
+        "arm/parts/params.json.j2",
+        include_str!("../../templates/arm/parts/params.json.j2"),
+    ),
+    (
+        "arm/parts/variables.json.j2",
+        include_str!("../../templates/arm/parts/variables.json.j2"),
+    ),
+    (
+        "arm/parts/network.json.j2",
+        include_str!("../../templates/arm/parts/network.json.j2"),
+    ),
+    (
+        "arm/parts/vm.json.j2",
+        include_str!("../../templates/arm/parts/vm.json.j2"),
+    ),
+    (
+        "arm/parts/provision.json.j2",
+        include_str!("../../templates/arm/parts/provision.json.j2"),
+    ),
+    (
+        "arm/parts/shutdown.json.j2",
+        include_str!("../../templates/arm/parts/shutdown.json.j2"),
+    ),
+    (
+        "arm/parts/outputs.json.j2",
+        include_str!("../../templates/arm/parts/outputs.json.j2"),
+    ),
+    (
         "arm/azuredeploy.parameters.json.j2",
         include_str!("../../templates/arm/azuredeploy.parameters.json.j2"),
     ),
