@@ -339,6 +339,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/terraform/main.tf.j2"),
     ),
     (
+        "terraform/parts/locals.tf.j2",
+        include_str!("../../templates/terraform/parts/locals.tf.j2"),
+    ),
+    (
+        "terraform/parts/network.tf.j2",
+        include_str!("../../templates/terraform/parts/network.tf.j2"),
+    ),
+    (
+        "terraform/parts/vm.tf.j2",
+        include_str!("../../templates/terraform/parts/vm.tf.j2"),
+    ),
+    (
+        "terraform/parts/provision.tf.j2",
+        include_str!("../../templates/terraform/parts/provision.tf.j2"),
+    ),
+    (
+        "terraform/parts/shutdown.tf.j2",
+        include_str!("../../templates/terraform/parts/shutdown.tf.j2"),
+    ),
+    (
         "terraform/outputs.tf.j2",
         include_str!("../../templates/terraform/outputs.tf.j2"),
     ),
