@@ -383,6 +383,62 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/readme/README.md.j2"),
     ),
     (
+        "readme/parts/intro.md.j2",
+        include_str!("../../templates/readme/parts/intro.md.j2"),
+    ),
+    (
+        "readme/parts/class.md.j2",
+        include_str!("../../templates/readme/parts/class.md.j2"),
+    ),
+    (
+        "readme/parts/what-is-here.md.j2",
+        include_str!("../../templates/readme/parts/what-is-here.md.j2"),
+    ),
+    (
+        "readme/parts/security-type.md.j2",
+        include_str!("../../templates/readme/parts/security-type.md.j2"),
+    ),
+    (
+        "readme/parts/before-first-deployment.md.j2",
+        include_str!("../../templates/readme/parts/before-first-deployment.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-bicep.md.j2",
+        include_str!("../../templates/readme/parts/deploy-bicep.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-arm.md.j2",
+        include_str!("../../templates/readme/parts/deploy-arm.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-terraform.md.j2",
+        include_str!("../../templates/readme/parts/deploy-terraform.md.j2"),
+    ),
+    (
+        "readme/parts/ready.md.j2",
+        include_str!("../../templates/readme/parts/ready.md.j2"),
+    ),
+    (
+        "readme/parts/packer.md.j2",
+        include_str!("../../templates/readme/parts/packer.md.j2"),
+    ),
+    (
+        "readme/parts/connect.md.j2",
+        include_str!("../../templates/readme/parts/connect.md.j2"),
+    ),
+    (
+        "readme/parts/watch.md.j2",
+        include_str!("../../templates/readme/parts/watch.md.j2"),
+    ),
+    (
+        "readme/parts/costs.md.j2",
+        include_str!("../../templates/readme/parts/costs.md.j2"),
+    ),
+    (
+        "readme/parts/stop-paying.md.j2",
+        include_str!("../../templates/readme/parts/stop-paying.md.j2"),
+    ),
+    (
         "readme/fetch-prices.ps1.j2",
         include_str!("../../templates/readme/fetch-prices.ps1.j2"),
     ),
