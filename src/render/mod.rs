@@ -255,6 +255,34 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/bicep/main.bicep.j2"),
     ),
     (
+        "bicep/parts/parameters.bicep.j2",
+        include_str!("../../templates/bicep/parts/parameters.bicep.j2"),
+    ),
+    (
+        "bicep/parts/variables.bicep.j2",
+        include_str!("../../templates/bicep/parts/variables.bicep.j2"),
+    ),
+    (
+        "bicep/parts/network.bicep.j2",
+        include_str!("../../templates/bicep/parts/network.bicep.j2"),
+    ),
+    (
+        "bicep/parts/vm.bicep.j2",
+        include_str!("../../templates/bicep/parts/vm.bicep.j2"),
+    ),
+    (
+        "bicep/parts/provision.bicep.j2",
+        include_str!("../../templates/bicep/parts/provision.bicep.j2"),
+    ),
+    (
+        "bicep/parts/shutdown.bicep.j2",
+        include_str!("../../templates/bicep/parts/shutdown.bicep.j2"),
+    ),
+    (
+        "bicep/parts/outputs.bicep.j2",
+        include_str!("../../templates/bicep/parts/outputs.bicep.j2"),
+    ),
+    (
         "bicep/main.parameters.json.j2",
         include_str!("../../templates/bicep/main.parameters.json.j2"),
     ),
@@ -265,6 +293,34 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "arm/azuredeploy.json.j2",
         include_str!("../../templates/arm/azuredeploy.json.j2"),
+    ),
+    (
+        "arm/parts/params.json.j2",
+        include_str!("../../templates/arm/parts/params.json.j2"),
+    ),
+    (
+        "arm/parts/variables.json.j2",
+        include_str!("../../templates/arm/parts/variables.json.j2"),
+    ),
+    (
+        "arm/parts/network.json.j2",
+        include_str!("../../templates/arm/parts/network.json.j2"),
+    ),
+    (
+        "arm/parts/vm.json.j2",
+        include_str!("../../templates/arm/parts/vm.json.j2"),
+    ),
+    (
+        "arm/parts/provision.json.j2",
+        include_str!("../../templates/arm/parts/provision.json.j2"),
+    ),
+    (
+        "arm/parts/shutdown.json.j2",
+        include_str!("../../templates/arm/parts/shutdown.json.j2"),
+    ),
+    (
+        "arm/parts/outputs.json.j2",
+        include_str!("../../templates/arm/parts/outputs.json.j2"),
     ),
     (
         "arm/azuredeploy.parameters.json.j2",
@@ -281,6 +337,26 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "terraform/main.tf.j2",
         include_str!("../../templates/terraform/main.tf.j2"),
+    ),
+    (
+        "terraform/parts/locals.tf.j2",
+        include_str!("../../templates/terraform/parts/locals.tf.j2"),
+    ),
+    (
+        "terraform/parts/network.tf.j2",
+        include_str!("../../templates/terraform/parts/network.tf.j2"),
+    ),
+    (
+        "terraform/parts/vm.tf.j2",
+        include_str!("../../templates/terraform/parts/vm.tf.j2"),
+    ),
+    (
+        "terraform/parts/provision.tf.j2",
+        include_str!("../../templates/terraform/parts/provision.tf.j2"),
+    ),
+    (
+        "terraform/parts/shutdown.tf.j2",
+        include_str!("../../templates/terraform/parts/shutdown.tf.j2"),
     ),
     (
         "terraform/outputs.tf.j2",
@@ -305,6 +381,62 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     (
         "readme/README.md.j2",
         include_str!("../../templates/readme/README.md.j2"),
+    ),
+    (
+        "readme/parts/intro.md.j2",
+        include_str!("../../templates/readme/parts/intro.md.j2"),
+    ),
+    (
+        "readme/parts/class.md.j2",
+        include_str!("../../templates/readme/parts/class.md.j2"),
+    ),
+    (
+        "readme/parts/what-is-here.md.j2",
+        include_str!("../../templates/readme/parts/what-is-here.md.j2"),
+    ),
+    (
+        "readme/parts/security-type.md.j2",
+        include_str!("../../templates/readme/parts/security-type.md.j2"),
+    ),
+    (
+        "readme/parts/before-first-deployment.md.j2",
+        include_str!("../../templates/readme/parts/before-first-deployment.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-bicep.md.j2",
+        include_str!("../../templates/readme/parts/deploy-bicep.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-arm.md.j2",
+        include_str!("../../templates/readme/parts/deploy-arm.md.j2"),
+    ),
+    (
+        "readme/parts/deploy-terraform.md.j2",
+        include_str!("../../templates/readme/parts/deploy-terraform.md.j2"),
+    ),
+    (
+        "readme/parts/ready.md.j2",
+        include_str!("../../templates/readme/parts/ready.md.j2"),
+    ),
+    (
+        "readme/parts/packer.md.j2",
+        include_str!("../../templates/readme/parts/packer.md.j2"),
+    ),
+    (
+        "readme/parts/connect.md.j2",
+        include_str!("../../templates/readme/parts/connect.md.j2"),
+    ),
+    (
+        "readme/parts/watch.md.j2",
+        include_str!("../../templates/readme/parts/watch.md.j2"),
+    ),
+    (
+        "readme/parts/costs.md.j2",
+        include_str!("../../templates/readme/parts/costs.md.j2"),
+    ),
+    (
+        "readme/parts/stop-paying.md.j2",
+        include_str!("../../templates/readme/parts/stop-paying.md.j2"),
     ),
     (
         "readme/fetch-prices.ps1.j2",

@@ -731,13 +731,13 @@ fn bicep_parses_without_error_or_missing_nodes() {
 
 #[test]
 fn templates_never_quote_around_a_printed_value() {
-    for name in [
-        "bicep/main.bicep.j2",
-        "bicep/main.parameters.json.j2",
-        "bicep/main.bicepparam.j2",
-        "arm/azuredeploy.json.j2",
-        "arm/azuredeploy.parameters.json.j2",
-    ] {
+    // Every Bicep and ARM template, the partials under bicep/parts/ and arm/parts/ included.
+    let mut checked = 0;
+    for (name, _) in wcigen::render::TEMPLATES {
+        if !(name.starts_with("bicep/") || name.starts_with("arm/")) {
+            continue;
+        }
+        checked += 1;
         let source =
             std::fs::read_to_string(crate::common::repo().join("templates").join(name)).unwrap();
         for bad in ["'{{", "\"{{", "}}'", "}}\""] {
@@ -747,6 +747,11 @@ fn templates_never_quote_around_a_printed_value() {
             );
         }
     }
+    // The 5 main templates and the 7 Bicep and 7 ARM partials at least.
+    assert!(
+        checked >= 19,
+        "only {checked} Bicep and ARM templates checked"
+    );
 }
 
 #[test]

@@ -127,6 +127,62 @@ fn formatter_refuses_values_it_cannot_quote() {
     assert!(err.to_string().contains("cannot print"), "{err}");
 }
 
+/// No template is much over 300 lines (issue 17): a long one is a short main template that
+/// includes its parts (`bicep/parts/`, `arm/parts/`, `terraform/parts/`, `readme/parts/`,
+/// `powershell/steps/` and `powershell/helpers/`).
+#[test]
+fn no_template_is_over_320_lines() {
+    let long: Vec<String> = wcigen::render::TEMPLATES
+        .iter()
+        .filter(|(_, source)| source.lines().count() > 320)
+        .map(|(name, source)| format!("{name}: {} lines", source.lines().count()))
+        .collect();
+    assert!(long.is_empty(), "split into partials: {long:#?}");
+}
+
+/// What a template named `name` prints for one string (its escaper, chosen from the name).
+fn printed_by(name: &str) -> String {
+    let mut env = wcigen::render::environment().unwrap();
+    env.add_template_owned(name.to_string(), "{{ x }}").unwrap();
+    env.get_template(name)
+        .unwrap()
+        .render(minijinja::context! { x => "[it's \"q\" ${a} $b `c` \\]" })
+        .unwrap()
+}
+
+/// A partial prints with the escaper of the template that includes it. The escaper is chosen
+/// from the name, so a partial named like another kind of file (`arm/parts/parameters.json.j2`
+/// would get the JSON escaper, not the ARM one) would quote differently from its parent.
+#[test]
+fn partials_print_with_their_parents_escaper() {
+    let parents = [
+        ("bicep/parts/", "bicep/main.bicep.j2"),
+        ("arm/parts/", "arm/azuredeploy.json.j2"),
+        ("terraform/parts/", "terraform/main.tf.j2"),
+        ("readme/parts/", "readme/README.md.j2"),
+        ("powershell/steps/", "powershell/provision.ps1.j2"),
+        ("powershell/helpers/", "powershell/provision.ps1.j2"),
+    ];
+    // The probe tells the escapers apart (ARM from JSON: an expression's `[` and `]`).
+    assert_ne!(
+        printed_by("arm/azuredeploy.json.j2"),
+        printed_by("arm/azuredeploy.parameters.json.j2")
+    );
+    let mut checked = 0;
+    for (name, _) in wcigen::render::TEMPLATES {
+        let Some((_, parent)) = parents.iter().find(|(dir, _)| name.starts_with(dir)) else {
+            assert!(
+                !name.contains("/parts/"),
+                "{name}: a partial without a parent here"
+            );
+            continue;
+        };
+        assert_eq!(printed_by(name), printed_by(parent), "{name} and {parent}");
+        checked += 1;
+    }
+    assert!(checked >= 33, "only {checked} partials");
+}
+
 /// The arguments a POSIX shell makes of `command` (run as `printf '%s\n' ARGS`).
 fn sh_words(args: &str) -> Vec<String> {
     let script = format!("printf '%s\\n' {args}");
