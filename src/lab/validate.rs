@@ -144,44 +144,13 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
                 if lab.network.access == Access::Bastion {
                     err(sources.clone(), K::AccessBastionSources);
                 }
-                let mut seen_sources = BTreeSet::new();
-                for (j, source) in own.allow_from.iter().enumerate() {
-                    let at = sources.clone().index(j);
-                    match parse_cidr(source) {
-                        Ok(None) if !source.contains(':') => {
-                            if !seen_sources.insert(source.as_str()) {
-                                err(
-                                    at,
-                                    K::CidrInvalid {
-                                        value: source.clone(),
-                                        reason: "it is listed more than once",
-                                    },
-                                );
-                            }
-                        }
-                        Ok(None) => err(
-                            at,
-                            K::CidrInvalid {
-                                value: source.clone(),
-                                reason: "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
-                            },
-                        ),
-                        Ok(Some(network)) => err(
-                            at,
-                            K::CidrHostBits {
-                                value: source.clone(),
-                                network,
-                            },
-                        ),
-                        Err(reason) => err(
-                            at,
-                            K::CidrInvalid {
-                                value: source.clone(),
-                                reason,
-                            },
-                        ),
-                    }
-                }
+                check_source_list(
+                    &own.allow_from,
+                    false,
+                    &sources,
+                    &lab.network.inbound_ports,
+                    &mut err,
+                );
             }
             if !student_id_ok(id) {
                 bad_id = true;
@@ -716,43 +685,13 @@ fn check_network(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind))
             err(p("network.allowFrom[0]"), K::AllowFromAny { ports });
         }
     }
-    let mut ranges = Vec::new();
-    for (i, source) in sources.iter().enumerate() {
-        if source == "*" {
-            continue;
-        }
-        let path = p("network.allowFrom").index(i);
-        match parse_cidr(source) {
-            Err(reason) => err(
-                path,
-                K::CidrInvalid {
-                    value: source.clone(),
-                    reason,
-                },
-            ),
-            Ok(Some(network)) => err(
-                path,
-                K::CidrHostBits {
-                    value: source.clone(),
-                    network,
-                },
-            ),
-            Ok(None) if source.contains(':') => err(
-                path,
-                K::CidrInvalid {
-                    value: source.clone(),
-                    reason:
-                        "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
-                },
-            ),
-            Ok(None) => {
-                if let Some(range) = ipv4_range(source) {
-                    ranges.push((range, i));
-                }
-            }
-        }
-    }
-    check_source_ranges(&ranges, sources, &lab.network.inbound_ports, err);
+    check_source_list(
+        sources,
+        true,
+        &p("network.allowFrom"),
+        &lab.network.inbound_ports,
+        err,
+    );
 }
 
 /// The daily auto-shutdown schedule.
@@ -1409,11 +1348,63 @@ fn ipv4_range(value: &str) -> Option<(u32, u32)> {
     Some((start, start | size))
 }
 
+/// A list of sources (`network.allowFrom`, a student's own `allowFrom`) at `at`: each an IPv4
+/// address or CIDR without host bits (`"*"` is skipped where the caller judges it, and
+/// otherwise invalid like any other word), then
+/// duplicates, overlaps and a set that admits every IPv4 address, over the whole list.
+fn check_source_list(
+    sources: &[String],
+    star_judged: bool,
+    at: &FieldPath,
+    ports: &[InboundPort],
+    err: &mut impl FnMut(FieldPath, DiagnosticKind),
+) {
+    use DiagnosticKind as K;
+    let mut ranges = Vec::new();
+    for (i, source) in sources.iter().enumerate() {
+        if star_judged && source == "*" {
+            continue;
+        }
+        let path = at.clone().index(i);
+        match parse_cidr(source) {
+            Err(reason) => err(
+                path,
+                K::CidrInvalid {
+                    value: source.clone(),
+                    reason,
+                },
+            ),
+            Ok(Some(network)) => err(
+                path,
+                K::CidrHostBits {
+                    value: source.clone(),
+                    network,
+                },
+            ),
+            Ok(None) if source.contains(':') => err(
+                path,
+                K::CidrInvalid {
+                    value: source.clone(),
+                    reason:
+                        "the VM's public IP address is IPv4, so an IPv6 source can never reach it",
+                },
+            ),
+            Ok(None) => {
+                if let Some(range) = ipv4_range(source) {
+                    ranges.push((range, i));
+                }
+            }
+        }
+    }
+    check_source_ranges(&ranges, sources, at, ports, err);
+}
+
 /// Duplicate and overlapping source ranges, and whether together they admit every IPv4
 /// address (as `"*"` does). Sorting first keeps this O(n log n) for any number of sources.
 fn check_source_ranges(
     ranges: &[((u32, u32), usize)],
     sources: &[String],
+    at: &FieldPath,
     ports: &[InboundPort],
     err: &mut impl FnMut(FieldPath, DiagnosticKind),
 ) {
@@ -1426,7 +1417,7 @@ fn check_source_ranges(
     for &((start, end), i) in &sorted {
         if let Some(((w_start, w_end), w)) = widest {
             if start <= w_end {
-                let path = p("network.allowFrom").index(i);
+                let path = at.clone().index(i);
                 let (value, other) = (sources[i].clone(), sources[w].clone());
                 if (start, end) == (w_start, w_end) {
                     err(path, DiagnosticKind::CidrDuplicate { value, other });
@@ -1446,7 +1437,7 @@ fn check_source_ranges(
     }
     if reach == Some(u32::MAX) && !ports.is_empty() {
         err(
-            p("network.allowFrom"),
+            at.clone(),
             DiagnosticKind::AllowFromAny {
                 ports: ports.iter().map(|p| port_name(*p).to_string()).collect(),
             },
@@ -1597,9 +1588,16 @@ mod tests {
             .filter_map(|(i, s)| ipv4_range(s).map(|r| (r, i)))
             .collect();
         let mut out = Vec::new();
-        check_source_ranges(&ranges, &sources, &[InboundPort::Rdp], &mut |path, kind| {
-            out.push((kind.code(), path.to_string()));
-        });
+        let at = p("network.allowFrom");
+        check_source_ranges(
+            &ranges,
+            &sources,
+            &at,
+            &[InboundPort::Rdp],
+            &mut |path, kind| {
+                out.push((kind.code(), path.to_string()));
+            },
+        );
         out.sort();
         out
     }

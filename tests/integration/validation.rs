@@ -374,3 +374,51 @@ fn bastion_developer_outside_the_listed_regions_warns_but_validates() {
     assert!(human.contains("0 error(s)"), "{human}");
     insta::assert_snapshot!("bastion_developer_region_warning", human);
 }
+
+/// A student's own sources get the same checks as `network.allowFrom`, at the student's path:
+/// the same address twice in two spellings is a duplicate, a set covering every IPv4 address
+/// warns like `"*"`, and `"*"` itself is not an address.
+#[test]
+fn student_sources_are_checked_like_the_labs_sources() {
+    let class = std::fs::read_to_string(repo().join("examples/class.yaml")).unwrap();
+    let with = |sources: &str| {
+        let text = class.replace(
+            "allowFrom: [203.0.113.7/32]",
+            &format!("allowFrom: {sources}"),
+        );
+        let (resolved, human) = report("class.yaml", &text);
+        let found: Vec<(&str, Severity, String)> = resolved
+            .iter()
+            .filter(|d| d.path.starts_with("class."))
+            .map(|d| (d.code, d.severity, d.path.clone()))
+            .collect();
+        (found, human)
+    };
+    let (found, human) = with("[203.0.113.7, 203.0.113.7/32]");
+    assert_eq!(
+        found,
+        [(
+            "cidr-duplicate",
+            Severity::Error,
+            "class.students[1].allowFrom[1]".to_string()
+        )],
+        "{human}"
+    );
+    let (found, human) = with("[0.0.0.0/1, 128.0.0.0/1]");
+    assert_eq!(
+        found,
+        [(
+            "allow-from-any",
+            Severity::Warning,
+            "class.students[1].allowFrom".to_string()
+        )],
+        "{human}"
+    );
+    let (found, human) = with("[\"*\"]");
+    assert_eq!(found.len(), 1, "{human}");
+    assert_eq!(
+        (found[0].0, found[0].1),
+        ("cidr-invalid", Severity::Error),
+        "{human}"
+    );
+}
