@@ -1511,7 +1511,7 @@ fn arm_states_the_lab() {
 }
 
 #[test]
-fn api_versions_come_from_one_pinned_table_and_exist_in_the_reference_data() {
+fn conformance_api_versions_come_from_one_pinned_table_and_exist_in_the_reference_data() {
     let reference_index = crate::common::conformance_reference().map(|dir| {
         let text = std::fs::read_to_string(dir.join("bicep/index.subset.json")).unwrap();
         let index: Value = serde_json::from_str(&text).unwrap();
@@ -1651,7 +1651,7 @@ fn command_to_execute_fits_a_cmd_exe_line() {
 /// including the extra ones; on with `WCIGEN_CONFORMANCE=1`. Warnings are printed (stale closed
 /// enums of the ARM schemas), errors fail.
 #[test]
-fn every_lab_conforms_to_the_reference_schemas_and_types() {
+fn conformance_every_lab_matches_the_reference_schemas_and_types() {
     let Some(reference) = crate::common::conformance_reference() else {
         return;
     };

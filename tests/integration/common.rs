@@ -187,3 +187,38 @@ pub fn bicep_unescape(body: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+
+/// `.ci/run` switches the conformance checks on for `cargo test --test integration
+/// conformance`, a filter on the test's path: a test outside `conformance::` that reads the
+/// reference data must carry the word in its name, or CI never runs its checks.
+#[test]
+fn every_test_reading_the_reference_data_is_selected_by_the_conformance_filter() {
+    let dir = repo().join("tests/integration");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut current: Option<&str> = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("fn ") {
+                current = rest.split('(').next();
+            }
+            if line.contains("conformance_reference()") && !line.contains("pub fn") {
+                let name = current.unwrap_or("?");
+                assert!(
+                    name.contains("conformance"),
+                    "{}: {name} reads the reference data but the CI filter `conformance` does not select it",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(
+        checked >= 3,
+        "found {checked} tests reading the reference data"
+    );
+}

@@ -1634,7 +1634,7 @@ fn same_lab_in_arm_terraform_and_packer() {
 /// The labs beyond `examples/` (which `conformance::rendered` covers) against the azurerm 4.73.0
 /// schema and the azure-arm 2.6.3 field data; on with `WCIGEN_CONFORMANCE=1`.
 #[test]
-fn extra_labs_conform_to_the_reference_data() {
+fn conformance_extra_labs_match_the_reference_data() {
     let Some(reference) = conformance_reference() else {
         return;
     };
