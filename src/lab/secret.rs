@@ -197,10 +197,19 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// Whether a line of a lab file names a secret: some `name:` or `name=` on it (a YAML or
-/// JSON key, a URL query parameter) is a secret name. Such a line is never printed.
+/// JSON key, a URL query parameter), or a YAML explicit key `? name`, is a secret name. Such a
+/// line is never printed (and the diagnostics also hide the line after it).
 #[must_use]
 pub fn line_names_secret(line: &str) -> bool {
     let folded = fold(line);
+    // A YAML explicit key (`? name`, its value on the next line as `: value`) names its key
+    // without a separator after it.
+    if let Some(key) = folded.trim_start().strip_prefix('?') {
+        let key = key.trim().trim_matches(|c| c == '"' || c == '\'');
+        if !key.is_empty() && is_secret_key(key) {
+            return true;
+        }
+    }
     let mut name = String::new();
     let mut last_separator_at_name_end = false;
     for c in folded.chars() {

@@ -235,6 +235,11 @@ fn no_report_shows_a_secret() {
                 "version: 1\n",
                 &format!("version: 1\nextra: {{{key}: {SECRET}}}\n"),
             ),
+            // A YAML explicit key: the name and its value on two lines.
+            example.replace(
+                "    series: windows-containers-internals",
+                &format!("    series: windows-containers-internals\n    ? {key}\n    : {SECRET}"),
+            ),
         ] {
             let report = reports(&text);
             assert!(report.contains("error["), "{key}: not refused\n{report}");
