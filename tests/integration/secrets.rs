@@ -29,9 +29,15 @@ fn literal_password_assignment(line: &str) -> bool {
     };
     let rest = lower[at + "password".len()..]
         .trim_start_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '"');
-    let rest = rest.trim_start();
-    let Some(rest) = rest.strip_prefix(['=', ':']) else {
-        return false;
+    // A PowerShell parameter (`-Password 'x'`, `-AdminPassword "x"`) takes its value after a
+    // space; everything else after `=` or `:`.
+    let parameter = lower[..at]
+        .trim_end_matches(|c: char| c.is_alphanumeric() || c == '_')
+        .ends_with('-');
+    let rest = match rest.trim_start().strip_prefix(['=', ':']) {
+        Some(rest) => rest,
+        None if parameter && rest.starts_with([' ', '\t']) => rest,
+        None => return false,
     };
     let value = rest.trim_start();
     (value.starts_with('"') || value.starts_with('\''))
@@ -52,6 +58,18 @@ fn the_password_detector_works() {
     ));
     assert!(literal_password_assignment(
         "adminPassword: 'Secret-123456'"
+    ));
+    assert!(literal_password_assignment(
+        "New-LocalUser -Name lab -Password 'Hunter2hunter2!'"
+    ));
+    assert!(literal_password_assignment(
+        "-AdminPassword \"Secret-123456\""
+    ));
+    assert!(!literal_password_assignment(
+        "-Password (ConvertTo-SecureString $env:P -AsPlainText -Force)"
+    ));
+    assert!(!literal_password_assignment(
+        "the password is never written"
     ));
     assert!(!literal_password_assignment(
         "  admin_password             = var.admin_password"
