@@ -284,3 +284,60 @@ fn connect_commands_give_the_shell_the_user_name_as_one_word() {
         );
     }
 }
+
+/// Every connect command in every example's outputs (a class's per-student list included)
+/// quotes the admin user name: the name only ever reaches an output through the quoting
+/// `replace(...)` that `connect_commands_give_the_shell_the_user_name_as_one_word` proves.
+#[test]
+fn every_output_quotes_the_user_name() {
+    let mut checked = 0;
+    for example in crate::common::examples() {
+        let files = crate::common::render_file(&example);
+        let outputs: Vec<(&str, String, &str)> = vec![
+            (
+                "terraform/outputs.tf",
+                crate::common::file(&files, "terraform/outputs.tf")
+                    .text()
+                    .to_string(),
+                "var.admin_username",
+            ),
+            (
+                "bicep/main.bicep",
+                crate::common::file(&files, "bicep/main.bicep")
+                    .text()
+                    .lines()
+                    .skip_while(|l| {
+                        !l.starts_with("output ") && !l.contains("@description('Each student")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                "adminUsername",
+            ),
+            (
+                "arm/azuredeploy.json",
+                {
+                    let arm: serde_json::Value = serde_json::from_str(
+                        crate::common::file(&files, "arm/azuredeploy.json").text(),
+                    )
+                    .unwrap();
+                    arm["outputs"].to_string()
+                },
+                "parameters('adminUsername')",
+            ),
+        ];
+        for (file, text, user) in outputs {
+            for (at, _) in text.match_indices(user) {
+                let before = &text[..at];
+                assert!(
+                    before.ends_with("replace(")
+                        || before.ends_with("replace(replace(replace(replace(replace("),
+                    "{}: {file}: the user name reaches an output unquoted: …{}",
+                    example.display(),
+                    &text[at.saturating_sub(60)..(at + user.len() + 20).min(text.len())]
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 10, "{checked} user names in outputs");
+}
