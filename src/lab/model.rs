@@ -156,6 +156,14 @@ pub struct Vm {
     pub baked_image: Option<BakedImage>,
 }
 
+impl Vm {
+    /// The Windows computer name: `computerName`, else the VM name.
+    #[must_use]
+    pub fn effective_computer_name(&self) -> &str {
+        self.computer_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
 /// The baked image an IaC deployment starts from.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

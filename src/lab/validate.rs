@@ -39,11 +39,7 @@ impl ValidLab {
     /// The Windows computer name: `vm.computerName`, else the VM name.
     #[must_use]
     pub fn computer_name(&self) -> &str {
-        self.spec
-            .vm
-            .computer_name
-            .as_deref()
-            .unwrap_or(&self.spec.vm.name)
+        self.spec.vm.effective_computer_name()
     }
 
     /// The students of the lab's class, in lab order (none without a class).
@@ -172,9 +168,7 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    if bad_id
-        || computer_name_problem(lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name)).is_some()
-    {
+    if bad_id || computer_name_problem(lab.vm.effective_computer_name()).is_some() {
         return;
     }
     check_class_name_lengths(lab, &mut err);
@@ -184,7 +178,7 @@ fn check_class(lab: &LabSpec, out: &mut Vec<Diagnostic>) {
 /// Distinct valid ids after the same prefix give distinct names, so only the lengths remain.
 fn check_class_name_lengths(lab: &LabSpec, err: &mut impl FnMut(FieldPath, DiagnosticKind)) {
     use DiagnosticKind as K;
-    let computer_name = lab.vm.computer_name.as_deref().unwrap_or(&lab.vm.name);
+    let computer_name = lab.vm.effective_computer_name();
     let all = students(lab, computer_name);
     if let Some(longest) = all.iter().max_by_key(|s| s.computer_name.len()) {
         if longest.computer_name.len() > 15 {
