@@ -101,16 +101,20 @@ impl ClassView {
         let students: Vec<StudentView> = all
             .into_iter()
             .enumerate()
-            .map(|(i, s)| StudentView {
-                private_ip: static_ips.then(|| format!("10.20.0.{}", 4 + i)),
-                allow_from: s.allow_from,
-                public_ip_name: format!("{}-pip", s.vm_name),
-                nic_name: format!("{}-nic", s.vm_name),
-                os_disk_name: format!("{}-osdisk", s.vm_name),
-                shutdown_schedule_name: format!("shutdown-computevm-{}", s.vm_name),
-                id: s.id,
-                vm_name: s.vm_name,
-                computer_name: s.computer_name,
+            .map(|(i, s)| {
+                let [public_ip_name, nic_name, os_disk_name, shutdown_schedule_name] =
+                    vm_resource_names(&s.vm_name);
+                StudentView {
+                    private_ip: static_ips.then(|| format!("10.20.0.{}", 4 + i)),
+                    allow_from: s.allow_from,
+                    public_ip_name,
+                    nic_name,
+                    os_disk_name,
+                    shutdown_schedule_name,
+                    id: s.id,
+                    vm_name: s.vm_name,
+                    computer_name: s.computer_name,
+                }
             })
             .collect();
         Some(Self {
@@ -426,7 +430,7 @@ impl LabView {
     #[must_use]
     pub fn new(valid: &ValidLab) -> Self {
         let spec = valid.spec();
-        let vm = &spec.vm;
+        let [public_ip, nic, os_disk, shutdown_schedule] = vm_resource_names(&spec.vm.name);
         let bastion = bastion_view(spec);
         Self {
             lab: lab_info(spec),
@@ -439,11 +443,11 @@ impl LabView {
                 vnet: format!("{}-vnet", spec.name),
                 subnet: "default".into(),
                 nsg: format!("{}-nsg", spec.name),
-                public_ip: format!("{}-pip", vm.name),
-                nic: format!("{}-nic", vm.name),
-                os_disk: format!("{}-osdisk", vm.name),
+                public_ip,
+                nic,
+                os_disk,
                 extension: "wcigen-provision".into(),
-                shutdown_schedule: format!("shutdown-computevm-{}", vm.name),
+                shutdown_schedule,
             },
             network: network_view(valid, bastion),
             auto_shutdown: ShutdownView {
@@ -462,6 +466,17 @@ impl LabView {
             class: ClassView::new(valid),
         }
     }
+}
+
+/// The names of a VM's own resources, from its name: public IP, NIC, OS disk and the
+/// auto-shutdown schedule (whose name Azure fixes as `shutdown-computevm-<VM name>`).
+fn vm_resource_names(vm_name: &str) -> [String; 4] {
+    [
+        format!("{vm_name}-pip"),
+        format!("{vm_name}-nic"),
+        format!("{vm_name}-osdisk"),
+        format!("shutdown-computevm-{vm_name}"),
+    ]
 }
 
 /// The lab's own name, description and tags.
