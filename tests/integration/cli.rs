@@ -434,7 +434,10 @@ fn concurrent_renders_leave_exactly_one_complete_render() {
     }
     eprintln!("concurrent renders: {lost} of 48 runs found the folder locked");
     // The pairs do overlap (otherwise the refusal above was never exercised).
-    assert!(lost > 0, "no run of 24 concurrent pairs found the folder locked");
+    assert!(
+        lost > 0,
+        "no run of 24 concurrent pairs found the folder locked"
+    );
     let _ = std::fs::remove_dir_all(&tmp);
 }
 
